@@ -1,0 +1,33 @@
+"""salesanalytics: cleaning, funnels, calibration, scoring and forecasting for sales operations.
+
+>>> import salesanalytics as sa
+>>> ds = sa.read_dataset()          # the bundled synthetic sample
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .clean import CleanResult, clean
+from .dataset import Dataset, read_dataset
+from .io import read_table
+from .schema import TABLES, DataContractError
+from .stages import StageConfig, load_stages
+
+try:
+    __version__ = version("salesanalytics")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+source"
+
+__all__ = [
+    "CleanResult",
+    "DataContractError",
+    "Dataset",
+    "StageConfig",
+    "TABLES",
+    "__version__",
+    "clean",
+    "load_stages",
+    "read_dataset",
+    "read_table",
+]
