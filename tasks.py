@@ -59,8 +59,9 @@ def ensure_env() -> None:
         return
     _say("installing salesanalytics and pinned dependencies (first run takes a minute)")
     cons = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
-    rc = _run(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              *cons, "-e", ".[dev]")
+    rc = _run(
+        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *cons, "-e", ".[dev]"
+    )
     if rc:
         sys.exit(rc)
     STAMP.write_text(key)
@@ -69,7 +70,6 @@ def ensure_env() -> None:
 def _env() -> dict:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
     return env
 
@@ -87,12 +87,19 @@ def main(argv: list[str]) -> int:
         rc = _run(tpy, "-m", "pip", "install", "--quiet", ".[dev]")
         if rc:
             return rc
-        out = subprocess.run([str(tpy), "-m", "pip", "freeze", "--exclude-editable"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [str(tpy), "-m", "pip", "freeze", "--exclude-editable"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         lines = [ln for ln in out.splitlines() if not ln.lower().startswith("salesanalytics")]
         (ROOT / "constraints.txt").write_text(
             "# Pinned by `python3 tasks.py lock`; used by every install in tasks.py.\n"
-            + "\n".join(sorted(lines, key=str.lower)) + "\n")
+            + "\n".join(sorted(lines, key=str.lower))
+            + "\n"
+        )
         _say(f"constraints.txt: {len(lines)} pins")
         return 0
     ensure_env()
@@ -105,8 +112,9 @@ def main(argv: list[str]) -> int:
     if task == "test":
         return _run(PY, "-m", "pytest", *extra, env=env)
     if task == "lint":
-        return (_run(PY, "-m", "ruff", "check", ".", env=env)
-                or _run(PY, "-m", "ruff", "format", "--check", ".", env=env))
+        return _run(PY, "-m", "ruff", "check", ".", env=env) or _run(
+            PY, "-m", "ruff", "format", "--check", ".", env=env
+        )
     if task == "notebooks":
         return _run(PY, "-m", "salesanalytics.notebook_refresh", *extra, env=env)
     if task == "bench":

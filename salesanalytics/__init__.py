@@ -10,7 +10,10 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
+from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
 from .io import read_table
+from .overview import date_ranges, monthly_counts, quality_summary, stage_distribution
+from .plots import plot_monthly, plot_stage_distribution
 from .schema import TABLES, DataContractError
 from .stages import StageConfig, load_stages
 
@@ -27,6 +30,17 @@ __all__ = [
     "TABLES",
     "__version__",
     "clean",
+    "date_ranges",
+    "monthly_counts",
+    "plot_monthly",
+    "plot_stage_distribution",
+    "quality_summary",
+    "save_figure",
+    "save_table",
+    "spreadsheet_safe",
+    "stage_distribution",
+    "write_csv",
+    "write_excel",
     "load_stages",
     "read_dataset",
     "read_table",

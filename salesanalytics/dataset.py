@@ -56,12 +56,16 @@ class Dataset:
     def summary(self) -> pd.DataFrame:
         """Row accounting per table: rows in, clean, rejected, duplicates dropped."""
         rows = [
-            {"table": t, "source": self.sources.get(t, ""), **{k: r[k] for k in
-             ("rows_in", "clean", "rejected", "duplicates_dropped")}}
+            {
+                "table": t,
+                "source": self.sources.get(t, ""),
+                **{k: r[k] for k in ("rows_in", "clean", "rejected", "duplicates_dropped")},
+            }
             for t, r in self.reports.items()
         ]
-        return pd.DataFrame(rows, columns=["table", "source", "rows_in", "clean", "rejected",
-                                           "duplicates_dropped"])
+        return pd.DataFrame(
+            rows, columns=["table", "source", "rows_in", "clean", "rejected", "duplicates_dropped"]
+        )
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{t}={len(df):,}" for t, df in self.tables.items())

@@ -84,8 +84,13 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             raise ValueError("the file is empty")
         sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
         df = pd.read_csv(
-            io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-            index_col=False, skipinitialspace=False,
+            io.StringIO(text),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            index_col=False,
+            skipinitialspace=False,
         )
         df.attrs["encoding"] = enc
         df.attrs["delimiter"] = sep

@@ -94,7 +94,9 @@ class StageConfig:
             open_specs = list(spec["open"])
             terminal = [("won", spec["won"]), ("lost", spec["lost"])]
         except (KeyError, TypeError) as exc:
-            raise ValueError(f"stage config needs 'open', 'won' and 'lost' entries ({exc})") from exc
+            raise ValueError(
+                f"stage config needs 'open', 'won' and 'lost' entries ({exc})"
+            ) from exc
         stages = []
         for i, (kind, s) in enumerate([("open", s) for s in open_specs] + terminal):
             prob = s.get("probability")
@@ -114,7 +116,9 @@ class StageConfig:
                     probability=None if prob is None else float(prob),
                 )
             )
-        return cls(str(spec.get("name", "custom")), tuple(stages), dict(spec.get("provenance") or {}))
+        return cls(
+            str(spec.get("name", "custom")), tuple(stages), dict(spec.get("provenance") or {})
+        )
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> StageConfig:
@@ -216,7 +220,9 @@ class StageConfig:
     @property
     def probabilities(self) -> pd.Series:
         """Configured win probability per stage key (won 1, lost 0)."""
-        return pd.Series({s.key: s.probability for s in self.stages}, name="probability", dtype=float)
+        return pd.Series(
+            {s.key: s.probability for s in self.stages}, name="probability", dtype=float
+        )
 
     def to_frame(self, lang: str = "en") -> pd.DataFrame:
         """One row per stage: key, kind, order, label (in ``lang``), probability."""

@@ -153,9 +153,14 @@ def clean(
         if col.min_value is not None:
             low = (val < col.min_value).fillna(False).astype(bool)
             if low.any():
-                issues.add(work.index[low], col.name, source[low], "below_minimum",
-                           "rejected" if col.required else "set_missing",
-                           f"must be >= {col.min_value:g}")
+                issues.add(
+                    work.index[low],
+                    col.name,
+                    source[low],
+                    "below_minimum",
+                    "rejected" if col.required else "set_missing",
+                    f"must be >= {col.min_value:g}",
+                )
                 if col.required:
                     rej.add(low, f"{col.name} below {col.min_value:g}")
                 val = val.mask(low)
@@ -170,8 +175,14 @@ def clean(
         keys = cfg.map(text)
         unknown = text.notna() & keys.isna()
         if unknown.any():
-            issues.add(work.index[unknown], "stage", text[unknown], "unknown_stage", "rejected",
-                       f"not a stage of config {cfg.name!r}")
+            issues.add(
+                work.index[unknown],
+                "stage",
+                text[unknown],
+                "unknown_stage",
+                "rejected",
+                f"not a stage of config {cfg.name!r}",
+            )
             rej.add(unknown, "unknown stage " + text.astype("string").map(repr))
         work["stage"] = keys
 
@@ -199,8 +210,14 @@ def clean(
         exact = comparable.duplicated(keep="first")
         dup_dropped[exact[exact].index] = True
         if exact.any():
-            issues.add(exact[exact].index, ",".join(key), None, "exact_duplicate", "dropped_duplicate",
-                       "identical to an earlier row")
+            issues.add(
+                exact[exact].index,
+                ",".join(key),
+                None,
+                "exact_duplicate",
+                "dropped_duplicate",
+                "identical to an earlier row",
+            )
         rest = comparable[~exact]
         clash = rest.duplicated(subset=key, keep=False)
         if clash.any():
@@ -209,10 +226,18 @@ def clean(
             for rows in groups.values():
                 rows = pd.Index(rows)
                 detail = "conflicting rows " + ", ".join(str(r) for r in rows)
-                issues.add(rows, ",".join(key), work.loc[rows, key[0]], "conflicting_duplicate",
-                           "rejected", detail)
-                rej.add(pd.Series(work.index.isin(rows), index=work.index),
-                        f"conflicting duplicate {'/'.join(key)} ({detail})")
+                issues.add(
+                    rows,
+                    ",".join(key),
+                    work.loc[rows, key[0]],
+                    "conflicting_duplicate",
+                    "rejected",
+                    detail,
+                )
+                rej.add(
+                    pd.Series(work.index.isin(rows), index=work.index),
+                    f"conflicting duplicate {'/'.join(key)} ({detail})",
+                )
 
     keep = ~rej.mask & ~dup_dropped
     derived = (["status"] if "status" in work.columns else []) + list(extras)
@@ -227,8 +252,14 @@ def clean(
         fc = err.failure_cases
         rows = pd.Index(fc["index"].dropna().astype(int).unique())
         for _, f in fc.dropna(subset=["index"]).iterrows():
-            issues.add([int(f["index"])], str(f["column"]), [f["failure_case"]], "contract",
-                       "rejected", str(f["check"]))
+            issues.add(
+                [int(f["index"])],
+                str(f["column"]),
+                [f["failure_case"]],
+                "contract",
+                "rejected",
+                str(f["check"]),
+            )
         bad = pd.Series(work.index.isin(rows), index=work.index)
         rej.add(bad, "fails the data contract")
         keep = keep & ~bad
@@ -261,19 +292,40 @@ def _check_opportunity_logic(work: pd.DataFrame, issues: Issues) -> None:
     closed = work["status"].isin(["won", "lost"]).fillna(False).astype(bool)
     if "closed_at" in work.columns:
         no_close = closed & work["closed_at"].isna()
-        issues.add(work.index[no_close], "closed_at", work.loc[no_close, "stage"],
-                   "closed_without_date", "flagged", "won/lost without a close date")
+        issues.add(
+            work.index[no_close],
+            "closed_at",
+            work.loc[no_close, "stage"],
+            "closed_without_date",
+            "flagged",
+            "won/lost without a close date",
+        )
         before = (work["closed_at"] < work["created_at"]).fillna(False).astype(bool)
-        issues.add(work.index[before], "closed_at", work.loc[before, "closed_at"],
-                   "close_before_creation", "flagged")
-        open_with_close = (work["status"] == "open").fillna(False).astype(bool) & work["closed_at"].notna()
-        issues.add(work.index[open_with_close], "closed_at", work.loc[open_with_close, "closed_at"],
-                   "open_with_close_date", "flagged")
+        issues.add(
+            work.index[before],
+            "closed_at",
+            work.loc[before, "closed_at"],
+            "close_before_creation",
+            "flagged",
+        )
+        open_with_close = (work["status"] == "open").fillna(False).astype(bool) & work[
+            "closed_at"
+        ].notna()
+        issues.add(
+            work.index[open_with_close],
+            "closed_at",
+            work.loc[open_with_close, "closed_at"],
+            "open_with_close_date",
+            "flagged",
+        )
     elif closed.any():
         issues.add_table_note("closed_at", "closed_without_date", "no close date column")
     if "engaged_at" in work.columns and "closed_at" in work.columns:
         early = (work["closed_at"] < work["engaged_at"]).fillna(False).astype(bool)
-        issues.add(work.index[early], "closed_at", work.loc[early, "closed_at"],
-                   "close_before_engagement", "flagged")
-
-
+        issues.add(
+            work.index[early],
+            "closed_at",
+            work.loc[early, "closed_at"],
+            "close_before_engagement",
+            "flagged",
+        )

@@ -14,7 +14,9 @@ def _norm(name: object) -> str:
     return normalise_label(str(name).lstrip("\ufeff"))
 
 
-def map_headers(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+def map_headers(
+    df: pd.DataFrame, spec: TableSpec
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
     """Rename columns to canonical names.
 
     A column named exactly like a canonical column wins over an alias; when two source
@@ -27,7 +29,8 @@ def map_headers(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict[s
     """
     notes: list[str] = []
     empty_unnamed = [
-        c for c in df.columns
+        c
+        for c in df.columns
         if (str(c).startswith("Unnamed:") or str(c).strip() == "") and df[c].isna().all()
     ]
     if empty_unnamed:
@@ -52,7 +55,9 @@ def map_headers(df: pd.DataFrame, spec: TableSpec) -> tuple[pd.DataFrame, dict[s
                 taken.add(target)
     for col in df.columns:
         if col not in mapping and (alias.get(_norm(col)) or exact.get(_norm(col))):
-            notes.append(f"column {col!r} also names {alias.get(_norm(col)) or exact.get(_norm(col))!r}; kept as is")
+            notes.append(
+                f"column {col!r} also names {alias.get(_norm(col)) or exact.get(_norm(col))!r}; kept as is"
+            )
     renames = {k: v for k, v in mapping.items() if k != v}
     if renames:
         notes.append("renamed " + ", ".join(f"{k!r}->{v}" for k, v in renames.items()))

@@ -43,8 +43,15 @@ class Issues:
     def add_table_note(self, column: str, rule: str, detail: str) -> None:
         self._parts.append(
             pd.DataFrame(
-                {"table": [self.table], "row": pd.array([pd.NA], dtype="Int64"), "column": [column],
-                 "value": [pd.NA], "rule": [rule], "action": ["column"], "detail": [detail]}
+                {
+                    "table": [self.table],
+                    "row": pd.array([pd.NA], dtype="Int64"),
+                    "column": [column],
+                    "value": [pd.NA],
+                    "rule": [rule],
+                    "action": ["column"],
+                    "detail": [detail],
+                }
             )
         )
 
@@ -53,7 +60,9 @@ class Issues:
             return empty_quality()
         out = pd.concat(self._parts, ignore_index=True)
         out = out.astype({c: "string" for c in QUALITY_COLUMNS if c != "row"})
-        return out.sort_values(["row", "column", "rule"], kind="mergesort", na_position="first").reset_index(drop=True)
+        return out.sort_values(
+            ["row", "column", "rule"], kind="mergesort", na_position="first"
+        ).reset_index(drop=True)
 
 
 def empty_quality() -> pd.DataFrame:

@@ -29,8 +29,31 @@ __all__ = [
 
 #: Cell values that mean "not answered" (compared case-insensitively after stripping).
 PLACEHOLDERS = frozenset(
-    {"", "select", "n/a", "na", "nan", "null", "none", "nil", "-", "--", "—", "?", "unknown",
-     "#n/a", "not available", "not specified", "未知", "无", "空", "不详", "暂无", "未填写", "请选择"}
+    {
+        "",
+        "select",
+        "n/a",
+        "na",
+        "nan",
+        "null",
+        "none",
+        "nil",
+        "-",
+        "--",
+        "—",
+        "?",
+        "unknown",
+        "#n/a",
+        "not available",
+        "not specified",
+        "未知",
+        "无",
+        "空",
+        "不详",
+        "暂无",
+        "未填写",
+        "请选择",
+    }
 )
 
 
@@ -116,7 +139,8 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
         hit = parts[0].notna()
         if hit.any():
             text = text.where(
-                ~hit, parts[0] + "-" + parts[1] + "-" + parts[2] + " " + parts[3].fillna("").str.strip()
+                ~hit,
+                parts[0] + "-" + parts[1] + "-" + parts[2] + " " + parts[3].fillna("").str.strip(),
             ).str.strip()
 
     iso = text.str.match(_ISO).fillna(False).astype(bool)
@@ -149,8 +173,13 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
         year = dmy.loc[slash, 2].astype(int)
         year = year.where(year >= 100, year + 2000)
         iso_text = (
-            year.astype(str) + "-" + month.astype(str).str.zfill(2) + "-" + day.astype(str).str.zfill(2)
-            + " " + dmy.loc[slash, 3].fillna("")
+            year.astype(str)
+            + "-"
+            + month.astype(str).str.zfill(2)
+            + "-"
+            + day.astype(str).str.zfill(2)
+            + " "
+            + dmy.loc[slash, 3].fillna("")
         ).str.strip()
         out[slash] = _iso_parse(iso_text)
 
@@ -161,18 +190,33 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
 
     rest = present & out.isna() & ~iso & ~slash & ~serial
     if rest.any():  # last resort: pandas' own reader for things like "Mar 5, 2024"
-        out[rest] = pd.to_datetime(text[rest], errors="coerce", format="mixed", dayfirst=bool(dayfirst))
+        out[rest] = pd.to_datetime(
+            text[rest], errors="coerce", format="mixed", dayfirst=bool(dayfirst)
+        )
     bad = present & out.isna()
     return Parsed(out, bad, notes)
 
 
 # ---------------------------------------------------------------- numbers
 _CURRENCY = re.compile(r"(?i)(rmb|cny|usd|eur|gbp|hkd|jpy|us\$|hk\$|[¥￥$€£]|元|人民币|美元)")
-_MULT = {"万": 1e4, "千": 1e3, "百万": 1e6, "亿": 1e8, "k": 1e3, "m": 1e6, "mn": 1e6, "w": 1e4,
-         "b": 1e9, "bn": 1e9}
+_MULT = {
+    "万": 1e4,
+    "千": 1e3,
+    "百万": 1e6,
+    "亿": 1e8,
+    "k": 1e3,
+    "m": 1e6,
+    "mn": 1e6,
+    "w": 1e4,
+    "b": 1e9,
+    "bn": 1e9,
+}
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _AMOUNT = re.compile(rf"^({_NUM})\s*(百万|万|千|亿|k|mn|m|w|bn|b)?$", re.I)
-_RANGE = re.compile(rf"^({_NUM})\s*(百万|万|千|亿|k|mn|m|w|bn|b)?\s*(?:-|~|–|—|to|至|到)\s*({_NUM})\s*(百万|万|千|亿|k|mn|m|w|bn|b)?$", re.I)
+_RANGE = re.compile(
+    rf"^({_NUM})\s*(百万|万|千|亿|k|mn|m|w|bn|b)?\s*(?:-|~|–|—|to|至|到)\s*({_NUM})\s*(百万|万|千|亿|k|mn|m|w|bn|b)?$",
+    re.I,
+)
 _EURO = re.compile(r"^\d{1,3}(?:\.\d{3})+,\d{1,2}$")
 
 
@@ -299,4 +343,8 @@ def mask_phone(s: pd.Series) -> pd.Series:
 def mask_email(s: pd.Series) -> pd.Series:
     """``john.doe@example.com`` -> ``j***@example.com``."""
     t = s.astype("string")
-    return t.str.replace(r"^(.)[^@]*@", r"\1***@", regex=True).where(t.str.contains("@"), "***").where(s.notna())
+    return (
+        t.str.replace(r"^(.)[^@]*@", r"\1***@", regex=True)
+        .where(t.str.contains("@"), "***")
+        .where(s.notna())
+    )

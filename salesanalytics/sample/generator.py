@@ -15,8 +15,20 @@ import numpy as np
 import pandas as pd
 
 from .process import (
-    BOTTLENECK, CHANNELS, DWELL_MEDIAN_DAYS, DWELL_SIGMA, LOST, LOST_DWELL_MULTIPLIER, REPS,
-    SKIP, BACK, BASE_ADVANCE, SLOW_REP, STAGES, WON, Process,
+    BACK,
+    BASE_ADVANCE,
+    BOTTLENECK,
+    CHANNELS,
+    DWELL_MEDIAN_DAYS,
+    DWELL_SIGMA,
+    LOST,
+    LOST_DWELL_MULTIPLIER,
+    REPS,
+    SKIP,
+    SLOW_REP,
+    STAGES,
+    WON,
+    Process,
 )
 
 __all__ = ["SampleData", "generate", "write_sample", "DEFAULT_SEED", "LEAD_DRIVERS"]
@@ -29,20 +41,59 @@ INDUSTRIES = ("Manufacturing", "Retail", "Healthcare", "Finance", "Technology", 
 PRODUCTS = (("Core", 0.50, 8_000.0), ("Pro", 0.35, 25_000.0), ("Enterprise", 0.15, 80_000.0))
 #: Lead conversion drivers: standardised logit coefficients (the truth a fitted scorecard
 #: should rank). website_visits has no effect on purpose.
-LEAD_DRIVERS = {"budget_fit": 0.9, "urgency": 0.6, "decision_maker_engaged": 0.4,
-                "company_size": 0.25, "website_visits": 0.0}
+LEAD_DRIVERS = {
+    "budget_fit": 0.9,
+    "urgency": 0.6,
+    "decision_maker_engaged": 0.4,
+    "company_size": 0.25,
+    "website_visits": 0.0,
+}
 LEAD_INTERCEPT = -1.0
 LOSS_REASONS = {
     "early": (("no response", 0.45), ("no budget", 0.30), ("not a fit", 0.25)),
     "mid": (("competitor", 0.40), ("no budget", 0.30), ("requirements mismatch", 0.30)),
-    "late": (("price", 0.35), ("competitor", 0.30), ("timing", 0.20), ("procurement stalled", 0.15)),
+    "late": (
+        ("price", 0.35),
+        ("competitor", 0.30),
+        ("timing", 0.20),
+        ("procurement stalled", 0.15),
+    ),
     "bottleneck": (("requirements mismatch", 0.70), ("competitor", 0.20), ("no budget", 0.10)),
 }
-_NAME_A = ("Apex", "Blue", "Cedar", "Delta", "Evergreen", "Falcon", "Granite", "Harbor", "Iris",
-           "Juniper", "Keystone", "Lumen", "Maple", "Nova", "Orion", "Pioneer", "Quartz", "Ridge",
-           "Summit", "Titan", "Unity", "Vertex", "Willow", "Zenith")
-_NAME_B = {"Manufacturing": "Metals", "Retail": "Stores", "Healthcare": "Health",
-           "Finance": "Capital", "Technology": "Systems", "Education": "Learning"}
+_NAME_A = (
+    "Apex",
+    "Blue",
+    "Cedar",
+    "Delta",
+    "Evergreen",
+    "Falcon",
+    "Granite",
+    "Harbor",
+    "Iris",
+    "Juniper",
+    "Keystone",
+    "Lumen",
+    "Maple",
+    "Nova",
+    "Orion",
+    "Pioneer",
+    "Quartz",
+    "Ridge",
+    "Summit",
+    "Titan",
+    "Unity",
+    "Vertex",
+    "Willow",
+    "Zenith",
+)
+_NAME_B = {
+    "Manufacturing": "Metals",
+    "Retail": "Stores",
+    "Healthcare": "Health",
+    "Finance": "Capital",
+    "Technology": "Systems",
+    "Education": "Learning",
+}
 
 
 @dataclass
@@ -108,12 +159,20 @@ def generate(
     acc_reg = _choice(rng, REGIONS, np.bincount(rep_region), n_accounts)
     acc_emp = np.maximum(5, np.round(np.exp(rng.normal(np.log(120), 1.0, n_accounts)))).astype(int)
     acc_id = np.array([f"ACC-{i + 1:05d}" for i in range(n_accounts)])
-    acc_name = np.array([f"{_NAME_A[i % len(_NAME_A)]} {_NAME_B[INDUSTRIES[acc_ind[i]]]} {i // len(_NAME_A) + 1}"
-                         for i in range(n_accounts)])
-    size_band = pd.cut(acc_emp, [0, 50, 250, 1000, np.inf], labels=["small", "medium", "large", "enterprise"])
+    acc_name = np.array(
+        [
+            f"{_NAME_A[i % len(_NAME_A)]} {_NAME_B[INDUSTRIES[acc_ind[i]]]} {i // len(_NAME_A) + 1}"
+            for i in range(n_accounts)
+        ]
+    )
+    size_band = pd.cut(
+        acc_emp, [0, 50, 250, 1000, np.inf], labels=["small", "medium", "large", "enterprise"]
+    )
 
     # ---- leads (seasonal arrivals: peak in November, trough in May)
-    month_start = np.array([(START + pd.DateOffset(months=m) - START).days for m in range(months + 1)], float)
+    month_start = np.array(
+        [(START + pd.DateOffset(months=m) - START).days for m in range(months + 1)], float
+    )
     moy = (START.month - 1 + np.arange(months)) % 12 + 1
     season = 1.0 + 0.3 * np.cos(2 * np.pi * (moy - 11) / 12)
     m = _choice(rng, range(months), season * np.diff(month_start), n_leads)
@@ -121,15 +180,21 @@ def generate(
     acc = rng.integers(0, n_accounts, n_leads)
     region = acc_reg[acc]
     reps_in = [np.flatnonzero(rep_region == g) for g in range(len(REGIONS))]
-    owner = np.array([reps_in[g][k % len(reps_in[g])] for g, k in zip(region, rng.integers(0, 840, n_leads))])
+    owner = np.array(
+        [reps_in[g][k % len(reps_in[g])] for g, k in zip(region, rng.integers(0, 840, n_leads))]
+    )
     ch = _choice(rng, CHANNELS, [c[1] for c in CHANNELS], n_leads)
     budget = rng.integers(1, 6, n_leads)
     urgency = rng.integers(1, 6, n_leads)
     dm = rng.random(n_leads) < 0.4
     visits = rng.poisson(4, n_leads)
-    z = {"budget_fit": (budget - 3) / np.sqrt(2), "urgency": (urgency - 3) / np.sqrt(2),
-         "decision_maker_engaged": (dm - 0.4) / np.sqrt(0.24),
-         "company_size": np.log(acc_emp[acc] / 120.0), "website_visits": (visits - 4) / 2.0}
+    z = {
+        "budget_fit": (budget - 3) / np.sqrt(2),
+        "urgency": (urgency - 3) / np.sqrt(2),
+        "decision_maker_engaged": (dm - 0.4) / np.sqrt(0.24),
+        "company_size": np.log(acc_emp[acc] / 120.0),
+        "website_visits": (visits - 4) / 2.0,
+    }
     signal = sum(LEAD_DRIVERS[k] * z[k] for k in LEAD_DRIVERS)
     p_conv = 1 / (1 + np.exp(-(LEAD_INTERCEPT + signal + proc.channel_lead_effect[ch])))
     will_convert = rng.random(n_leads) < p_conv
@@ -164,81 +229,93 @@ def generate(
     reason = np.full(n, None, dtype=object)
     for i in np.flatnonzero(final == LOST):
         s = lost_from[i]
-        group = ("early" if s <= 1 else "mid" if s <= 3 else "late")
+        group = "early" if s <= 1 else "mid" if s <= 3 else "late"
         if effects and s == bottleneck_stage and CHANNELS[o_ch[i]][0] == BOTTLENECK["channel"]:
             group = "bottleneck"
         names, probs = zip(*LOSS_REASONS[group])
         reason[i] = names[_choice(rng, names, probs, 1)[0]]
-    close_amount = np.where(final == WON, np.round(amount * np.exp(rng.normal(0, 0.08, n)), 2), np.nan)
+    close_amount = np.where(
+        final == WON, np.round(amount * np.exp(rng.normal(0, 0.08, n)), 2), np.nan
+    )
     state_names = np.array(STAGES + TERMINAL)
 
-    opportunities = pd.DataFrame({
-        "opportunity_id": opp_id,
-        "owner": np.array([r[0] for r in REPS])[o_rep],
-        "created_at": _days(t0),
-        "stage": state_names[final],
-        "amount": amount,
-        "account_id": acc_id[o_acc],
-        "account_name": acc_name[o_acc],
-        "channel": np.array([c[0] for c in CHANNELS])[o_ch],
-        "region": np.array(REGIONS)[acc_reg[o_acc]],
-        "team": np.array(["Team " + r[1] for r in REPS])[o_rep],
-        "industry": np.array(INDUSTRIES)[acc_ind[o_acc]],
-        "product": np.array([p[0] for p in PRODUCTS])[prod],
-        "expected_close_date": _days(exp_close).dt.normalize(),
-        "closed_at": _days(t_final).where(final >= WON),
-        "close_amount": close_amount,
-        "loss_reason": reason,
-        "currency": "USD",
-    })
-    stage_history = pd.DataFrame({
-        "opportunity_id": opp_id[hist["deal"].to_numpy()],
-        "stage": state_names[hist["state"].to_numpy()],
-        "entered_at": _days(hist["t"].to_numpy()),
-        "owner": opportunities["owner"].to_numpy()[hist["deal"].to_numpy()],
-        "amount": amount[hist["deal"].to_numpy()],
-    })
+    opportunities = pd.DataFrame(
+        {
+            "opportunity_id": opp_id,
+            "owner": np.array([r[0] for r in REPS])[o_rep],
+            "created_at": _days(t0),
+            "stage": state_names[final],
+            "amount": amount,
+            "account_id": acc_id[o_acc],
+            "account_name": acc_name[o_acc],
+            "channel": np.array([c[0] for c in CHANNELS])[o_ch],
+            "region": np.array(REGIONS)[acc_reg[o_acc]],
+            "team": np.array(["Team " + r[1] for r in REPS])[o_rep],
+            "industry": np.array(INDUSTRIES)[acc_ind[o_acc]],
+            "product": np.array([p[0] for p in PRODUCTS])[prod],
+            "expected_close_date": _days(exp_close).dt.normalize(),
+            "closed_at": _days(t_final).where(final >= WON),
+            "close_amount": close_amount,
+            "loss_reason": reason,
+            "currency": "USD",
+        }
+    )
+    stage_history = pd.DataFrame(
+        {
+            "opportunity_id": opp_id[hist["deal"].to_numpy()],
+            "stage": state_names[hist["state"].to_numpy()],
+            "entered_at": _days(hist["t"].to_numpy()),
+            "owner": opportunities["owner"].to_numpy()[hist["deal"].to_numpy()],
+            "amount": amount[hist["deal"].to_numpy()],
+        }
+    )
 
-    leads = pd.DataFrame({
-        "lead_id": [f"LEAD-{i + 1:06d}" for i in range(n_leads)],
-        "created_at": _days(t_lead),
-        "channel": np.array([c[0] for c in CHANNELS])[ch],
-        "owner": np.array([r[0] for r in REPS])[owner],
-        "first_response_at": _days(t_resp).where(responded),
-        "grade": grade,
-        "region": np.array(REGIONS)[region],
-        "industry": np.array(INDUSTRIES)[acc_ind[acc]],
-        "account_id": acc_id[acc],
-        "company_size": acc_emp[acc],
-        "budget_fit": budget,
-        "urgency": urgency,
-        "decision_maker_engaged": np.where(dm, "yes", "no"),
-        "website_visits": visits,
-        "lead_quality": pd.Series(quality).where(contacted),
-        "converted": np.where(converted, "yes", "no"),
-        "converted_at": _days(t_conv).where(converted),
-        "opportunity_id": pd.Series(pd.NA, index=range(n_leads), dtype="object"),
-        "phone": phone,
-    })
+    leads = pd.DataFrame(
+        {
+            "lead_id": [f"LEAD-{i + 1:06d}" for i in range(n_leads)],
+            "created_at": _days(t_lead),
+            "channel": np.array([c[0] for c in CHANNELS])[ch],
+            "owner": np.array([r[0] for r in REPS])[owner],
+            "first_response_at": _days(t_resp).where(responded),
+            "grade": grade,
+            "region": np.array(REGIONS)[region],
+            "industry": np.array(INDUSTRIES)[acc_ind[acc]],
+            "account_id": acc_id[acc],
+            "company_size": acc_emp[acc],
+            "budget_fit": budget,
+            "urgency": urgency,
+            "decision_maker_engaged": np.where(dm, "yes", "no"),
+            "website_visits": visits,
+            "lead_quality": pd.Series(quality).where(contacted),
+            "converted": np.where(converted, "yes", "no"),
+            "converted_at": _days(t_conv).where(converted),
+            "opportunity_id": pd.Series(pd.NA, index=range(n_leads), dtype="object"),
+            "phone": phone,
+        }
+    )
     leads.loc[conv_idx, "opportunity_id"] = opp_id
 
     orders = _orders(rng, opportunities, final, t_final, end)
     first_purchase = orders.groupby("account_id")["ordered_at"].min()
-    accounts = pd.DataFrame({
-        "account_id": acc_id,
-        "name": acc_name,
-        "industry": np.array(INDUSTRIES)[acc_ind],
-        "region": np.array(REGIONS)[acc_reg],
-        "size": np.asarray(size_band, dtype=object),
-        "employees": acc_emp,
-        "first_purchase_at": pd.Series(acc_id).map(first_purchase).dt.normalize(),
-    })
+    accounts = pd.DataFrame(
+        {
+            "account_id": acc_id,
+            "name": acc_name,
+            "industry": np.array(INDUSTRIES)[acc_ind],
+            "region": np.array(REGIONS)[acc_reg],
+            "size": np.asarray(size_band, dtype=object),
+            "employees": acc_emp,
+            "first_purchase_at": pd.Series(acc_id).map(first_purchase).dt.normalize(),
+        }
+    )
     tables = {
         "accounts": accounts,
         "leads": leads,
         "opportunities": opportunities,
         "stage_history": stage_history,
-        "activities": _activities(rng, stage_history, opportunities, end) if with_activities else None,
+        "activities": _activities(rng, stage_history, opportunities, end)
+        if with_activities
+        else None,
         "orders": orders,
         "targets": _targets(opportunities, months),
     }
@@ -291,21 +368,25 @@ def _orders(rng, opps: pd.DataFrame, final, t_final, end) -> pd.DataFrame:
     repeat = rng.poisson(0.8, len(won))
     base = np.repeat(won, repeat)
     t_rep = t_final[base] + rng.random(len(base)) * (end - t_final[base])
-    amt_rep = np.round(opps["amount"].to_numpy()[base] * 0.3 * np.exp(rng.normal(0, 0.4, len(base))), 2)
+    amt_rep = np.round(
+        opps["amount"].to_numpy()[base] * 0.3 * np.exp(rng.normal(0, 0.4, len(base))), 2
+    )
     deal = np.concatenate([won, base])
     t = np.concatenate([t_final[won], t_rep])
     amt = np.concatenate([opps["close_amount"].to_numpy()[won], amt_rep])
     order = np.lexsort((deal, t))
     deal, t, amt = deal[order], t[order], amt[order]
-    return pd.DataFrame({
-        "order_id": [f"ORD-{i + 1:05d}" for i in range(len(deal))],
-        "account_id": opps["account_id"].to_numpy()[deal],
-        "ordered_at": _days(t),
-        "amount": amt,
-        "product": opps["product"].to_numpy()[deal],
-        "owner": opps["owner"].to_numpy()[deal],
-        "channel": opps["channel"].to_numpy()[deal],
-    })
+    return pd.DataFrame(
+        {
+            "order_id": [f"ORD-{i + 1:05d}" for i in range(len(deal))],
+            "account_id": opps["account_id"].to_numpy()[deal],
+            "ordered_at": _days(t),
+            "amount": amt,
+            "product": opps["product"].to_numpy()[deal],
+            "owner": opps["owner"].to_numpy()[deal],
+            "channel": opps["channel"].to_numpy()[deal],
+        }
+    )
 
 
 def _activities(rng, hist: pd.DataFrame, opps: pd.DataFrame, end) -> pd.DataFrame:
@@ -328,15 +409,17 @@ def _activities(rng, hist: pd.DataFrame, opps: pd.DataFrame, end) -> pd.DataFram
     kind = np.where(stage_pos <= 1, np.searchsorted(cum_e, u), np.searchsorted(cum_l, u))
     gap = 7.0 * (1 + rng.poisson(0.5, len(row)))
     acc_by_opp = opps.set_index("opportunity_id")["account_id"]
-    return pd.DataFrame({
-        "activity_id": [f"ACT-{i + 1:06d}" for i in range(len(row))],
-        "owner": visits["owner"].to_numpy()[row],
-        "occurred_at": _days(t),
-        "kind": kinds[np.minimum(kind, 3)],
-        "account_id": acc_by_opp.reindex(visits["opportunity_id"].to_numpy()[row]).to_numpy(),
-        "opportunity_id": visits["opportunity_id"].to_numpy()[row],
-        "next_planned_at": _days(t + gap),
-    })
+    return pd.DataFrame(
+        {
+            "activity_id": [f"ACT-{i + 1:06d}" for i in range(len(row))],
+            "owner": visits["owner"].to_numpy()[row],
+            "occurred_at": _days(t),
+            "kind": kinds[np.minimum(kind, 3)],
+            "account_id": acc_by_opp.reindex(visits["opportunity_id"].to_numpy()[row]).to_numpy(),
+            "opportunity_id": visits["opportunity_id"].to_numpy()[row],
+            "next_planned_at": _days(t + gap),
+        }
+    )
 
 
 def _targets(opps: pd.DataFrame, months: int) -> pd.DataFrame:
@@ -345,7 +428,9 @@ def _targets(opps: pd.DataFrame, months: int) -> pd.DataFrame:
     per_rep = won.groupby("owner")["close_amount"].sum() / months
     periods = pd.period_range(START, periods=months, freq="M").astype(str)
     reps = [r[0] for r in REPS]
-    grid = pd.MultiIndex.from_product([periods, reps], names=["period", "owner"]).to_frame(index=False)
+    grid = pd.MultiIndex.from_product([periods, reps], names=["period", "owner"]).to_frame(
+        index=False
+    )
     grid["target_amount"] = np.round(grid["owner"].map(per_rep).fillna(0).to_numpy() * 1.1, -3)
     grid["region"] = grid["owner"].map({r[0]: r[1] for r in REPS})
     grid["team"] = "Team " + grid["region"]
@@ -362,8 +447,11 @@ def _truth(proc: Process, seed, end, months, o_ch, o_rep, tables) -> dict:
     fwd = np.zeros((nc, nr, 6))
     for c in range(nc):
         for r in range(nr):
-            win[c, r], reach[c, r], fwd[c, r] = (proc.win_probability(c, r), proc.reach_probability(c, r),
-                                                 proc.forward_probability(c, r))
+            win[c, r], reach[c, r], fwd[c, r] = (
+                proc.win_probability(c, r),
+                proc.reach_probability(c, r),
+                proc.forward_probability(c, r),
+            )
     w = counts[:, :, None] * reach  # deals expected to reach each stage, per cell
 
     def mix(values, axis):
@@ -374,10 +462,14 @@ def _truth(proc: Process, seed, end, months, o_ch, o_rep, tables) -> dict:
         by_c, by_r = mix(values, 1), mix(values, 0)
         return {
             "by_stage": {s: round(float(overall[i]), 6) for i, s in enumerate(STAGES)},
-            "by_stage_channel": {s: {CHANNELS[c][0]: round(float(by_c[c, i]), 6) for c in range(nc)}
-                                 for i, s in enumerate(STAGES)},
-            "by_stage_owner": {s: {REPS[r][0]: round(float(by_r[r, i]), 6) for r in range(nr)}
-                               for i, s in enumerate(STAGES)},
+            "by_stage_channel": {
+                s: {CHANNELS[c][0]: round(float(by_c[c, i]), 6) for c in range(nc)}
+                for i, s in enumerate(STAGES)
+            },
+            "by_stage_owner": {
+                s: {REPS[r][0]: round(float(by_r[r, i]), 6) for r in range(nr)}
+                for i, s in enumerate(STAGES)
+            },
         }
 
     lognormal_mean = float(np.exp(DWELL_SIGMA**2 / 2))
@@ -439,7 +531,9 @@ def _format(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_sample(out: str | Path, seed: int = DEFAULT_SEED, *, effects: bool = True, **kwargs) -> list[Path]:
+def write_sample(
+    out: str | Path, seed: int = DEFAULT_SEED, *, effects: bool = True, **kwargs
+) -> list[Path]:
     """Generate and write the sample as CSV files plus ``ground_truth.json``.
 
     Examples

@@ -43,8 +43,12 @@ CHANNELS = (  # name, share of leads, effect on the advance logit, effect on lea
     ("cold_outreach", 0.18, -0.30, -0.5),
     ("social_media", 0.12, -0.10, -0.2),
 )
-BOTTLENECK = {"stage": "proposal", "channel": "trade_show", "advance_logit_shift": -1.6,
-              "dwell_multiplier": 1.5}
+BOTTLENECK = {
+    "stage": "proposal",
+    "channel": "trade_show",
+    "advance_logit_shift": -1.6,
+    "dwell_multiplier": 1.5,
+}
 SLOW_REP = {"owner": "Ethan Brooks", "dwell_multiplier": 1.8}
 
 
@@ -94,7 +98,10 @@ class Process:
     def advance_probability(self, ch: np.ndarray, rep: np.ndarray) -> np.ndarray:
         """P(advance | leave stage forward-or-lost) per deal and open stage, shape [n, 6]."""
         ch, rep = np.asarray(ch), np.asarray(rep)
-        x = _logit(np.array(BASE_ADVANCE))[None, :] + (self.channel_effect[ch] + self.rep_effect[rep])[:, None]
+        x = (
+            _logit(np.array(BASE_ADVANCE))[None, :]
+            + (self.channel_effect[ch] + self.rep_effect[rep])[:, None]
+        )
         x = x + self._bottleneck(ch) * BOTTLENECK["advance_logit_shift"]
         return _sigmoid(x)
 

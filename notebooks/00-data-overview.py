@@ -1,0 +1,92 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Data overview
+# What was loaded: tables and row accounting, date ranges, the current stage mix and
+# monthly volumes. Run it first on any new export: if a number here looks wrong, every
+# later notebook will be wrong too.
+
+# %% tags=["parameters"]
+data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
+stages: str = (
+    "default"  # stage preset (default, salesforce, hubspot, pipedrive, odoo, maven) or YAML path
+)
+as_of: str = "2026-06-30"  # snapshot date, ISO; monthly volumes stop here
+lang: str = "en"  # stage labels: en or zh
+output_dir: str = (
+    ""  # where tables and figures are saved; empty means do not save (the runner sets it)
+)
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import salesanalytics as sa
+
+pd.set_option("display.float_format", "{:,.2f}".format)
+pd.set_option("display.width", 120)
+ds = sa.read_dataset(data_dir or None, stages=stages)
+as_of_ts = pd.Timestamp(as_of)
+print(ds)
+
+# %% [markdown]
+# ## Row accounting
+# Every input row is either clean, rejected (with its reason) or an exact duplicate that was
+# dropped: `rows_in = clean + rejected + duplicates_dropped`.
+
+# %%
+summary = ds.summary()
+sa.save_table(summary, output_dir, "row_accounting")
+summary
+
+# %%
+problems = sa.quality_summary(ds)
+sa.save_table(problems, output_dir, "quality_summary")
+problems if len(problems) else "No data problems found."
+
+# %% [markdown]
+# ## Date ranges
+
+# %%
+ranges = sa.date_ranges(ds)
+sa.save_table(ranges, output_dir, "date_ranges")
+ranges
+
+# %% [markdown]
+# ## Current stage mix
+
+# %%
+dist = sa.stage_distribution(ds, lang=lang)
+sa.save_table(dist, output_dir, "stage_distribution")
+dist
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.5))
+sa.plot_stage_distribution(dist, ax=ax)
+sa.save_figure(fig, output_dir, "stage_distribution")
+plt.show()
+
+# %% [markdown]
+# ## New opportunities per month, by channel
+
+# %%
+monthly = sa.monthly_counts(ds.opportunities, "created_at", by="channel", as_of=as_of_ts)
+sa.save_table(monthly, output_dir, "opportunities_per_month")
+monthly.tail(6)
+
+# %%
+fig, ax = plt.subplots(figsize=(9, 3.5))
+sa.plot_monthly(monthly, ax=ax, title="New opportunities per month by channel")
+sa.save_figure(fig, output_dir, "opportunities_per_month")
+plt.show()

@@ -1,0 +1,163 @@
+"""Command line: ``salesanalytics run | sample | clean | validate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _cmd_run(args) -> int:
+    from .runner import ParamsError, run
+
+    try:
+        res = run(
+            args.params,
+            notebooks=args.notebooks or None,
+            output=args.output,
+            run_date=args.run_date,
+            dry_run=args.dry_run,
+            progress=not args.quiet,
+        )
+    except ParamsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if res.status in ("ok", "dry-run") else 1
+
+
+def _cmd_sample(args) -> int:
+    from .sample import write_sample
+
+    paths = write_sample(args.out, args.seed, effects=not args.no_effects, n_leads=args.leads)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _cmd_clean(args) -> int:
+    from .clean import clean
+    from .export import write_csv
+    from .io import read_table
+
+    try:
+        raw = read_table(args.input)
+        res = clean(
+            raw, args.table, stages=args.stages, dayfirst=args.dayfirst, mask_pii=not args.no_mask
+        )
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    stem = Path(args.input).stem
+    write_csv(res.data, out / f"{stem}.clean.csv")
+    rejected = res.rejected.copy()
+    rejected.insert(1, "source_line", rejected["row"] + 2)  # header is line 1
+    write_csv(rejected, out / f"{stem}.rejected.csv")
+    write_csv(res.quality, out / f"{stem}.quality.csv")
+    (out / f"{stem}.report.json").write_text(
+        json.dumps(res.report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    r = res.report
+    print(
+        f"{args.input}: {r['rows_in']} rows in -> {r['clean']} clean, {r['rejected']} rejected, "
+        f"{r['duplicates_dropped']} exact duplicates dropped; files in {out}"
+    )
+    return 0
+
+
+def _cmd_validate(args) -> int:
+    from .dataset import read_dataset
+    from .overview import quality_summary
+
+    try:
+        ds = read_dataset(args.data, stages=args.stages, dayfirst=args.dayfirst)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    summary = ds.summary()
+    print(summary.to_string(index=False))
+    problems = quality_summary(ds)
+    if len(problems):
+        print("\nproblems:")
+        print(problems.to_string(index=False))
+    notes = ds.quality[ds.quality["action"] == "column"]
+    if len(notes):
+        print("\nnotes:")
+        for _, n in notes.iterrows():
+            print(f"  {n['table']}.{n['column']}: {n['detail']}")
+    errors = int(summary["rejected"].sum())
+    print(
+        f"\n{'ERRORS' if errors else 'OK'}: {errors} rejected row(s) across {len(summary)} table(s)"
+    )
+    return 1 if errors else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="salesanalytics", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run notebooks into a dated report folder")
+    r.add_argument("--params", help="params YAML (e.g. params/default.yaml)")
+    r.add_argument(
+        "--notebooks", nargs="*", help="notebook names to run (default: the file's list)"
+    )
+    r.add_argument("--output", help="report root folder (default: reports/)")
+    r.add_argument("--run-date", help="report folder name (default: today's date)")
+    r.add_argument(
+        "--dry-run", action="store_true", help="check parameters, print the plan, run nothing"
+    )
+    r.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    r.set_defaults(func=_cmd_run)
+
+    s = sub.add_parser("sample", help="generate the synthetic sample data")
+    s.add_argument(
+        "--seed", type=int, default=None, help="random seed (default: the committed sample's)"
+    )
+    s.add_argument("--out", default=None, help="output folder (default: data/sample)")
+    s.add_argument(
+        "--leads", type=int, default=11_000, help="number of leads (about 0.3 opportunities each)"
+    )
+    s.add_argument(
+        "--no-effects",
+        action="store_true",
+        help="same process with no channel/rep effects and nothing planted",
+    )
+    s.set_defaults(func=_cmd_sample)
+
+    c = sub.add_parser("clean", help="clean one table file: clean, rejected, quality, report out")
+    c.add_argument("input", help="CSV / Excel / Parquet file")
+    c.add_argument("--table", required=True, help="canonical table name, e.g. opportunities")
+    c.add_argument("--out", required=True, help="output folder")
+    c.add_argument("--stages", default=None, help="stage preset or YAML (default: default)")
+    c.add_argument(
+        "--dayfirst", action="store_true", default=None, help="ambiguous slash dates are D/M/Y"
+    )
+    c.add_argument("--no-mask", action="store_true", help="do not mask phone numbers and e-mails")
+    c.set_defaults(func=_cmd_clean)
+
+    v = sub.add_parser("validate", help="report data problems; exit 1 when rows are rejected")
+    v.add_argument("data", help="folder of table files")
+    v.add_argument("--stages", default=None, help="stage preset or YAML")
+    v.add_argument(
+        "--dayfirst", action="store_true", default=None, help="ambiguous slash dates are D/M/Y"
+    )
+    v.set_defaults(func=_cmd_validate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sample":
+        from . import _paths
+        from .sample import DEFAULT_SEED
+
+        args.seed = DEFAULT_SEED if args.seed is None else args.seed
+        args.out = args.out or str(_paths.SAMPLE_DIR)
+    return args.func(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

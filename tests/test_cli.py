@@ -1,0 +1,61 @@
+import json
+
+import pandas as pd
+
+from salesanalytics import _paths
+from salesanalytics.cli import main
+
+
+def test_sample_command_writes_data_and_truth(tmp_path):
+    assert main(["sample", "--seed", "5", "--out", str(tmp_path), "--leads", "800"]) == 0
+    truth = json.loads((tmp_path / "ground_truth.json").read_text())
+    assert truth["seed"] == 5 and truth["counts"]["leads"] == 800
+    assert len(pd.read_csv(tmp_path / "leads.csv")) == 800
+
+
+def test_sample_no_effects(tmp_path):
+    assert main(["sample", "--out", str(tmp_path), "--leads", "500", "--no-effects"]) == 0
+    assert json.loads((tmp_path / "ground_truth.json").read_text())["planted"]["bottleneck"] is None
+
+
+def test_clean_command_writes_clean_rejected_and_report(tmp_path):
+    src = tmp_path / "opps.csv"
+    pd.DataFrame(
+        {
+            "Opportunity ID": ["1", "2", "2", "3"],
+            "Owner": ["a", "b", "b", "c"],
+            "Created Date": ["2024-01-01", "2024-01-02", "2024-01-02", "never"],
+            "Stage": ["Proposal", "Closed Won", "Closed Won", "Proposal"],
+            "Note": ['=HYPERLINK("x")', "", "", ""],
+        }
+    ).to_csv(src, index=False)
+    assert main(["clean", str(src), "--table", "opportunities", "--out", str(tmp_path / "o")]) == 0
+    clean = pd.read_csv(tmp_path / "o" / "opps.clean.csv")
+    rejected = pd.read_csv(tmp_path / "o" / "opps.rejected.csv")
+    report = json.loads((tmp_path / "o" / "opps.report.json").read_text())
+    assert clean["opportunity_id"].tolist() == [1, 2]
+    assert clean["Note"].iloc[0].startswith("'=")  # formula neutralised
+    assert (
+        rejected["source_line"].tolist() == [5] and "created_at unreadable" in rejected["reason"][0]
+    )
+    assert (
+        report["rows_in"],
+        report["clean"],
+        report["rejected"],
+        report["duplicates_dropped"],
+    ) == (4, 2, 1, 1)
+
+
+def test_validate_exit_codes(tmp_path, capsys):
+    assert main(["validate", str(_paths.SAMPLE_DIR)]) == 0
+    assert "OK: 0 rejected" in capsys.readouterr().out
+    pd.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "account_id": ["a", "b"],
+            "ordered_at": ["2024-01-01", "x"],
+            "amount": [1, 2],
+        }
+    ).to_csv(tmp_path / "orders.csv", index=False)
+    assert main(["validate", str(tmp_path)]) == 1
+    assert "ERRORS: 1 rejected" in capsys.readouterr().out
