@@ -19,9 +19,7 @@
 
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
-stages: str = (
-    "default"  # stage preset (default, salesforce, hubspot, pipedrive, odoo, maven) or YAML path
-)
+stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-06-30"  # snapshot date, ISO; monthly volumes stop here
 lang: str = "en"  # stage labels: en or zh
 output_dir: str = (
