@@ -22,9 +22,7 @@ data_dir: str = ""  # folder of CRM table files; empty means the bundled sample 
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-06-30"  # snapshot date, ISO; monthly volumes stop here
 lang: str = "en"  # stage labels: en or zh
-output_dir: str = (
-    ""  # where tables and figures are saved; empty means do not save (the runner sets it)
-)
+output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
 import matplotlib.pyplot as plt
