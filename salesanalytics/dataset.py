@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import _paths
 from .clean import CleanResult, clean
-from .clean.report import empty_quality
+from .clean.core import COUNTS
+from .clean.integrity import Finding, chronology_findings, reference_findings
+from .clean.report import QUALITY_COLUMNS, empty_quality
+from .clean.sources import stage_history_from_date_columns
 from .io import TABLE_SUFFIXES, read_sql, read_table
 from .schema import TABLES, DataContractError
 from .stages import StageConfig, load_stages, normalise_label
@@ -54,18 +58,12 @@ class Dataset:
         return self.stage_history is None
 
     def summary(self) -> pd.DataFrame:
-        """Row accounting per table: rows in, clean, rejected, duplicates dropped."""
+        """Row accounting per table: rows in = clean + rejected + duplicates dropped + merged."""
         rows = [
-            {
-                "table": t,
-                "source": self.sources.get(t, ""),
-                **{k: r[k] for k in ("rows_in", "clean", "rejected", "duplicates_dropped")},
-            }
+            {"table": t, "source": self.sources.get(t, ""), **{k: r[k] for k in COUNTS}}
             for t, r in self.reports.items()
         ]
-        return pd.DataFrame(
-            rows, columns=["table", "source", "rows_in", "clean", "rejected", "duplicates_dropped"]
-        )
+        return pd.DataFrame(rows, columns=["table", "source", *COUNTS])
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{t}={len(df):,}" for t, df in self.tables.items())
@@ -96,6 +94,7 @@ def read_dataset(
     con=None,
     dayfirst: bool | None = None,
     mask_pii: bool = True,
+    relax: Mapping[str, Sequence[str]] | None = None,
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -112,10 +111,17 @@ def read_dataset(
         SQLAlchemy URL or engine for SQL queries in ``source``.
     dayfirst, mask_pii
         Passed to :func:`salesanalytics.clean`.
+    relax
+        Per table, required columns to treat as optional, e.g. ``{"leads": ["created_at"]}``
+        for a lead list without dates.
 
     Returns
     -------
     Dataset
+        After each table is cleaned, tables are checked against each other: stage-history
+        rows of unknown opportunities are rejected; unknown products, reps and accounts
+        (with the closest known value as a hint) and impossible chronology are flagged.
+        A HubSpot deal export's ``Date entered <stage>`` columns become the stage history.
 
     Examples
     --------
@@ -124,6 +130,7 @@ def read_dataset(
     ['accounts', 'activities', 'leads']
     """
     cfg = load_stages(stages)
+    relax = dict(relax or {})
     if source is None or source == "":
         source = _paths.SAMPLE_DIR
     if isinstance(source, Mapping):
@@ -142,29 +149,103 @@ def read_dataset(
     if unknown:
         raise ValueError(f"unknown table name(s) {sorted(unknown)}; tables: {list(TABLES)}")
 
-    ds = Dataset(stages=cfg)
-    qualities = []
+    raws: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
     for table in TABLES:
-        if table not in items:
-            continue
-        obj = items[table]
-        if isinstance(obj, pd.DataFrame):
-            raw, where = obj, "<DataFrame>"
-        elif isinstance(obj, str) and _SQL.match(obj):
-            if con is None:
-                raise ValueError(f"{table}: a SQL query needs con= (a SQLAlchemy URL or engine)")
-            raw, where = read_sql(obj, con), "<sql>"
-        else:
-            raw, where = read_table(obj), str(obj)
+        if table in items:
+            raws[table], sources[table] = _load(items[table], table, con)
+    if "opportunities" in raws and "stage_history" not in raws:
+        derived = stage_history_from_date_columns(raws["opportunities"])
+        if derived is not None:
+            raws["stage_history"] = derived
+            sources["stage_history"] = f"{sources['opportunities']} (Date entered columns)"
+
+    results: dict[str, CleanResult] = {}
+    for table, raw in raws.items():
         try:
-            res: CleanResult = clean(raw, table, stages=cfg, dayfirst=dayfirst, mask_pii=mask_pii)
+            results[table] = clean(
+                raw,
+                table,
+                stages=cfg,
+                dayfirst=dayfirst,
+                mask_pii=mask_pii,
+                relax=relax.get(table, ()),
+            )
         except DataContractError as exc:
-            raise DataContractError(f"{where}: {exc}") from exc
+            raise DataContractError(f"{sources[table]}: {exc}") from exc
+    data = {t: r.data for t, r in results.items()}
+    findings = reference_findings(data) + chronology_findings(data, cfg)
+    for f in findings:
+        results[f.table] = _apply(results[f.table], raws[f.table], f)
+
+    ds = Dataset(stages=cfg)
+    for table, res in results.items():
         setattr(ds, table, res.data)
         ds.rejected[table] = res.rejected
         ds.reports[table] = res.report
-        ds.sources[table] = Path(where).name if where[0] != "<" else where
-        qualities.append(res.quality)
-    if qualities:
-        ds.quality = pd.concat(qualities, ignore_index=True)
+    ds.sources = sources
+    if results:
+        ds.quality = pd.concat([r.quality for r in results.values()], ignore_index=True)
     return ds
+
+
+def _load(obj: object, table: str, con) -> tuple[pd.DataFrame, str]:
+    if isinstance(obj, pd.DataFrame):
+        return obj, "<DataFrame>"
+    if isinstance(obj, str) and _SQL.match(obj):
+        if con is None:
+            raise ValueError(f"{table}: a SQL query needs con= (a SQLAlchemy URL or engine)")
+        return read_sql(obj, con), "<sql>"
+    return read_table(obj), Path(str(obj)).name
+
+
+def _apply(res: CleanResult, raw: pd.DataFrame, f: Finding) -> CleanResult:
+    """Record a cross-table finding on a table's result; rejected rows move out of ``data``."""
+    rows = res.source_rows[f.positions]
+    detail = f.detail.to_numpy() if isinstance(f.detail, pd.Series) else f.detail
+    quality = pd.DataFrame(
+        {
+            "table": f.table,
+            "row": pd.array(rows, dtype="Int64"),
+            "column": f.column,
+            "value": (
+                f.values.astype("string").to_numpy()
+                if f.values is not None
+                else pd.array([pd.NA] * len(rows), dtype="string")
+            ),
+            "rule": f.rule,
+            "action": f.action,
+            "detail": detail,
+        }
+    ).astype({c: "string" for c in QUALITY_COLUMNS if c != "row"})
+    quality = pd.concat([res.quality, quality], ignore_index=True)
+    report = dict(res.report)
+    report["problems"] = {
+        **report.get("problems", {}),
+        f.rule: report.get("problems", {}).get(f.rule, 0) + len(rows),
+    }
+    if f.action != "rejected":
+        return CleanResult(res.table, res.data, res.rejected, quality, report, res.source_rows)
+    keep = np.ones(len(res.data), bool)
+    keep[f.positions] = False
+    moved = raw.loc[rows].copy()
+    moved.insert(0, "row", rows)
+    moved["reason"] = pd.array(
+        detail if not isinstance(detail, str) else [detail] * len(rows), dtype="string"
+    )
+    moved["reason"] = f"{f.column} " + moved["reason"]
+    rejected = (
+        pd.concat([res.rejected, moved], ignore_index=True)
+        .sort_values("row", kind="mergesort")
+        .reset_index(drop=True)
+    )
+    report["clean"] -= len(rows)
+    report["rejected"] += len(rows)
+    return CleanResult(
+        res.table,
+        res.data[keep].reset_index(drop=True),
+        rejected,
+        quality,
+        report,
+        res.source_rows[keep],
+    )

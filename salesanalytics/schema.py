@@ -39,6 +39,7 @@ class Column:
     aliases: tuple[str, ...] = ()
     min_value: float | None = None  # inclusive lower bound for numbers
     pii: bool = False  # masked in outputs by default
+    fallback: str | None = None  # canonical column copied in when this one is absent
 
     @property
     def dtype(self) -> str:
@@ -145,6 +146,7 @@ TABLES: dict[str, TableSpec] = {
                 "创建日期",
                 "立项日期",
                 required=True,
+                fallback="engaged_at",
             ),
             _c(
                 "stage",
@@ -202,6 +204,8 @@ TABLES: dict[str, TableSpec] = {
                 "expected close date",
                 "expected close",
                 "close date (expected)",
+                "expected closing",
+                "deal - expected close date",
                 "预计成交日期",
                 "预计签约日期",
             ),
@@ -281,6 +285,7 @@ TABLES: dict[str, TableSpec] = {
                 "stage name",
                 "to stage",
                 "new stage",
+                "new value",
                 "阶段",
                 "进入阶段",
                 required=True,
@@ -292,6 +297,9 @@ TABLES: dict[str, TableSpec] = {
                 "entered at",
                 "date entered",
                 "last modified",
+                "last modified date",
+                "edit date",
+                "stage change date",
                 "stage date",
                 "change date",
                 "进入时间",
@@ -328,7 +336,7 @@ TABLES: dict[str, TableSpec] = {
                 "获取日期",
                 required=True,
             ),
-            _c("channel", "category", *_CHANNEL, "lead origin", required=True),
+            _c("channel", "category", *_CHANNEL, required=True),
             _c("owner", "category", *_OWNER),
             _c(
                 "first_response_at",
@@ -471,6 +479,38 @@ TABLES: dict[str, TableSpec] = {
         ),
         key=("account_id",),
         file_aliases=("accounts", "account", "customers", "客户"),
+    ),
+    # reference tables: what the values in other tables should be drawn from
+    "products": TableSpec(
+        "products",
+        (
+            _c("product", "category", *_PRODUCT, required=True),
+            _c("series", "category", "series", "family", "product family", "系列"),
+            _c(
+                "list_price",
+                "number",
+                "sales price",
+                "sales_price",
+                "list price",
+                "price",
+                "单价",
+                "价格",
+                min_value=0,
+            ),
+        ),
+        key=("product",),
+        file_aliases=("products", "product", "产品"),
+    ),
+    "reps": TableSpec(
+        "reps",
+        (
+            _c("owner", "category", *_OWNER, required=True),
+            _c("manager", "category", "manager", "sales manager", "经理", "主管"),
+            _c("team", "category", "team", "sales team", "团队", "小组"),
+            _c("region", "category", *_REGION),
+        ),
+        key=("owner",),
+        file_aliases=("reps", "sales_teams", "sales_team", "team", "users", "销售人员"),
     ),
 }
 

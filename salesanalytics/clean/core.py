@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pandera.errors
 
-from ..schema import TABLES, DataContractError, pandera_schema
+from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
 from . import values as V
 from .headers import map_headers
 from .report import Issues
 
-__all__ = ["CleanResult", "clean"]
+__all__ = ["CleanResult", "clean", "COUNTS"]
+
+#: The row accounting every report carries: rows_in = clean + rejected + dropped + merged.
+COUNTS = ("rows_in", "clean", "rejected", "duplicates_dropped", "merged")
 
 _PARSERS = {
     "id": lambda s, **_: V.normalise_id(s),
@@ -37,13 +42,15 @@ class CleanResult:
     data : DataFrame
         Clean rows: canonical column names and dtypes, unknown columns kept after them.
     rejected : DataFrame
-        The original rows that could not be used, as they came in, plus ``row`` (0-based
-        input position) and ``reason``.
+        The original rows that could not be used, as they came in (personal data masked),
+        plus ``row`` (0-based input position) and ``reason``.
     quality : DataFrame
         Every problem found: table, row, column, value, rule, action, detail.
     report : dict
-        Counts (``rows_in``, ``clean``, ``rejected``, ``duplicates_dropped``), the header
-        mapping, unknown columns and notes. ``rows_in == clean + rejected + duplicates_dropped``.
+        Counts (``rows_in``, ``clean``, ``rejected``, ``duplicates_dropped``, ``merged``),
+        the header mapping, unknown columns and notes.
+    source_rows : ndarray
+        Input position of each row of ``data``.
     """
 
     table: str
@@ -51,14 +58,16 @@ class CleanResult:
     rejected: pd.DataFrame
     quality: pd.DataFrame
     report: dict[str, Any] = field(default_factory=dict)
+    source_rows: np.ndarray = field(default_factory=lambda: np.array([], dtype="int64"))
 
     def summary(self) -> pd.DataFrame:
         """One row of counts, handy for concatenating across tables."""
-        keys = ("rows_in", "clean", "rejected", "duplicates_dropped")
-        return pd.DataFrame([{"table": self.table, **{k: self.report[k] for k in keys}}])
+        return pd.DataFrame([{"table": self.table, **{k: self.report[k] for k in COUNTS}}])
 
 
 class _Rejections:
+    """Reasons per input row; a row with any reason is rejected."""
+
     def __init__(self, index: pd.Index) -> None:
         self.reason = pd.Series("", index=index, dtype="object")
 
@@ -82,6 +91,8 @@ def clean(
     stages: StageConfig | str | None = None,
     dayfirst: bool | None = None,
     mask_pii: bool = True,
+    relax: Sequence[str] = (),
+    merge_contacts: bool = True,
 ) -> CleanResult:
     """Validate and normalise one canonical table without losing a row.
 
@@ -91,18 +102,24 @@ def clean(
         The table as read (any header language; see ``schema.TABLES`` for aliases).
     table
         Canonical table name: ``opportunities``, ``stage_history``, ``leads``,
-        ``activities``, ``orders``, ``targets`` or ``accounts``.
+        ``activities``, ``orders``, ``targets``, ``accounts``, ``products`` or ``reps``.
     stages
         Stage config (or preset name) used to map stage names; default seven-stage funnel.
     dayfirst
         Day/month order for slash dates when a column does not decide it (default month-first).
     mask_pii
-        Mask phone numbers and e-mail addresses (``138****5678``); on by default.
+        Mask phone numbers and e-mail addresses (``138****5678``) in every output; on by default.
+    relax
+        Required columns to treat as optional for this export, e.g. ``("created_at",)`` for a
+        lead list without dates (dated analyses then refuse it, the rest works).
+    merge_contacts
+        Leads only: rows for the same person (same phone or e-mail) arriving through several
+        channels are merged into the first one, keeping ``channels`` and ``merged_lead_ids``.
 
     Returns
     -------
     CleanResult
-        ``len(data) + len(rejected) + report["duplicates_dropped"] == len(df)``.
+        ``rows_in == clean + rejected + duplicates_dropped + merged``, checked here.
 
     Raises
     ------
@@ -125,27 +142,115 @@ def clean(
     cfg = load_stages(stages)
     raw = df.reset_index(drop=True)
     work, mapping, notes = map_headers(raw, spec)
-    missing = [c for c in spec.required if c not in work.columns]
-    if missing:
-        raise DataContractError(
-            f"{table}: required column(s) {missing} not found. Columns seen: {list(map(str, raw.columns))}. "
-            "Rename them, or use one of the aliases listed in salesanalytics.schema.TABLES."
-        )
     issues = Issues(table)
-    rej = _Rejections(work.index)
     for note in notes:
         issues.add_table_note("*", "headers", note)
-
+    for col in spec.columns:
+        if col.fallback and col.name not in work.columns and col.fallback in work.columns:
+            work[col.name] = work[col.fallback]
+            issues.add_table_note(col.name, "fallback", f"{col.name} taken from {col.fallback}")
+    required = [c for c in spec.required if c not in relax]
+    missing = [c for c in required if c not in work.columns]
+    if missing:
+        raise DataContractError(
+            f"{table}: required column(s) {missing} not found. Columns seen: "
+            f"{list(map(str, raw.columns))}. Rename them, or use one of the aliases listed in "
+            "salesanalytics.schema.TABLES."
+        )
+    for name in relax:
+        issues.add_table_note(name, "relaxed", f"{name} treated as optional for this table")
+    rej = _Rejections(work.index)
     present = [c for c in spec.columns if c.name in work.columns]
+    extras = _parse_columns(work, present, required, dayfirst, issues, rej)
+
+    if "stage" in work.columns:
+        _map_stages(work, cfg, issues, rej)
+    for name in required:
+        miss = work[name].isna() & ~rej.mask  # unreadable cells are already explained
+        if miss.any():
+            fallback = spec.column(name).fallback
+            why = f"{name} missing" + (
+                f" (taken from {fallback}, which is empty)"
+                if fallback and name not in mapping.values()
+                else ""
+            )
+            issues.add(work.index[miss], name, None, "missing_required", "rejected", why)
+            rej.add(miss, why)
+    if table == "opportunities":
+        work["status"] = cfg.status(work["stage"])
+        _check_opportunity_logic(work, issues)
+
+    ordered = [c.name for c in present]
+    extra_cols = [c for c in work.columns if c not in ordered and c != "status"]
+    for c in extra_cols:
+        work[c] = V.infer_extra(work[c])
+    dropped = _duplicates(work, spec, ordered + extra_cols, issues, rej)
+    merged = pd.Series(False, index=work.index)
+    if table == "leads" and merge_contacts:
+        merged = _merge_contacts(work, ~rej.mask & ~dropped, issues)
+    for k, v in extras.items():
+        work[k] = v
+    provenance = [
+        c for c in ("channels", "merged_lead_ids") if c in work.columns and c not in extra_cols
+    ]
+    columns = (
+        ordered
+        + (["status"] if table == "opportunities" else [])
+        + list(extras)
+        + provenance
+        + extra_cols
+    )
+    if mask_pii:
+        _mask(work, [c.name for c in present if c.pii])
+
+    keep = ~rej.mask & ~dropped & ~merged
+    bad = _contract_check(table, work.loc[keep, columns], issues)
+    if bad is not None:
+        rej.add(pd.Series(work.index.isin(bad), index=work.index), "fails the data contract")
+        keep = keep & ~rej.mask
+
+    data = work.loc[keep, columns]
+    source_rows = data.index.to_numpy(dtype="int64")
+    data = data.reset_index(drop=True)
+    raw_out = raw.copy()
+    if mask_pii:
+        _mask(raw_out, [src for src, canon in mapping.items() if spec.column(canon).pii])
+    rejected = raw_out.loc[rej.mask].copy()
+    rejected.insert(0, "row", rejected.index.astype("int64"))
+    rejected["reason"] = rej.reason[rej.mask].astype("string")
+    rejected = rejected.reset_index(drop=True)
+    report = {
+        "table": table,
+        "rows_in": len(raw),
+        "clean": len(data),
+        "rejected": len(rejected),
+        "duplicates_dropped": int(dropped.sum()),
+        "merged": int(merged.sum()),
+        "columns": {str(k): v for k, v in mapping.items()},
+        "unknown_columns": extra_cols,
+        "stages": cfg.name,
+    }
+    if report["rows_in"] != sum(report[k] for k in COUNTS[1:]):
+        raise RuntimeError(f"{table}: row reconciliation failed: {report}")
+    quality = issues.frame()
+    report["problems"] = {
+        str(k): int(v) for k, v in quality["rule"].value_counts().sort_index().items()
+    }
+    return CleanResult(table, data, rejected, quality, report, source_rows)
+
+
+def _parse_columns(work, present, required, dayfirst, issues: Issues, rej: _Rejections) -> dict:
+    """Parse every canonical column in place; return derived columns (e.g. amount_low/high)."""
     extras: dict[str, pd.Series] = {}
     for col in present:
         source = work[col.name]
+        is_required = col.name in required
         parsed = _PARSERS[col.kind](source, dayfirst=dayfirst)
         bad = parsed.bad.fillna(False).astype(bool)
         if bad.any():
-            action = "rejected" if col.required else "set_missing"
+            action = "rejected" if is_required else "set_missing"
             issues.add(work.index[bad], col.name, source[bad], f"unreadable_{col.kind}", action)
-            if col.required:
+            if is_required:
                 rej.add(bad, f"{col.name} unreadable: " + source.astype("string").map(repr))
         for note in parsed.notes:
             issues.add_table_note(col.name, "format", note)
@@ -158,100 +263,145 @@ def clean(
                     col.name,
                     source[low],
                     "below_minimum",
-                    "rejected" if col.required else "set_missing",
+                    "rejected" if is_required else "set_missing",
                     f"must be >= {col.min_value:g}",
                 )
-                if col.required:
+                if is_required:
                     rej.add(low, f"{col.name} below {col.min_value:g}")
                 val = val.mask(low)
-        if col.pii and mask_pii:
-            val = V.mask_phone(val) if col.name == "phone" else V.mask_email(val)
         work[col.name] = val.astype(col.dtype)
         for k, v in parsed.extra.items():
             extras[f"{col.name}_{k}"] = v
+    return extras
 
-    if "stage" in work.columns:
-        text = work["stage"]
-        keys = cfg.map(text)
-        unknown = text.notna() & keys.isna()
-        if unknown.any():
-            issues.add(
-                work.index[unknown],
-                "stage",
-                text[unknown],
-                "unknown_stage",
-                "rejected",
-                f"not a stage of config {cfg.name!r}",
-            )
-            rej.add(unknown, "unknown stage " + text.astype("string").map(repr))
-        work["stage"] = keys
 
-    for name in spec.required:
-        miss = work[name].isna() & ~rej.mask
-        # a required cell that was unreadable is already explained; only plain blanks here
-        if miss.any():
-            issues.add(work.index[miss], name, None, "missing_required", "rejected")
-            rej.add(miss, f"{name} missing")
+def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> None:
+    text = work["stage"]
+    keys = cfg.map(text)
+    unknown = text.notna() & keys.isna()
+    if unknown.any():
+        issues.add(
+            work.index[unknown],
+            "stage",
+            text[unknown],
+            "unknown_stage",
+            "rejected",
+            f"not a stage of config {cfg.name!r}",
+        )
+        rej.add(unknown, "unknown stage " + text.astype("string").map(repr))
+    fixed = text.notna() & keys.notna() & (text != keys)
+    if fixed.any():
+        issues.add_table_note(
+            "stage",
+            "stage_names",
+            f"{int(fixed.sum())} stage names mapped through config {cfg.name!r}",
+        )
+    work["stage"] = keys
 
-    if table == "opportunities":
-        work["status"] = cfg.status(work["stage"])
-        _check_opportunity_logic(work, issues)
 
-    # ---- duplicates among usable rows: exact copies dropped, conflicting ids rejected
-    ordered = [c.name for c in present]
-    extra_cols = [c for c in work.columns if c not in ordered and c != "status" and c not in extras]
-    for c in extra_cols:
-        work[c] = V.infer_extra(work[c])
-    dup_dropped = pd.Series(False, index=work.index)
+def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections) -> pd.Series:
+    """Exact copies are dropped (counted); rows sharing a key but differing are all rejected."""
+    dropped = pd.Series(False, index=work.index)
     key = [k for k in spec.key if k in work.columns]
-    usable = ~rej.mask
-    if key:
-        comparable = work.loc[usable, ordered + extra_cols].astype("string")
-        exact = comparable.duplicated(keep="first")
-        dup_dropped[exact[exact].index] = True
-        if exact.any():
+    if not key:
+        return dropped
+    comparable = work.loc[~rej.mask, columns].astype("string")
+    exact = comparable.duplicated(keep="first")
+    dropped[exact[exact].index] = True
+    issues.add(
+        exact[exact].index,
+        ",".join(key),
+        None,
+        "exact_duplicate",
+        "dropped_duplicate",
+        "identical to an earlier row",
+    )
+    rest = comparable[~exact]
+    clash = rest.duplicated(subset=key, keep=False)
+    if clash.any():
+        groups = rest.loc[clash[clash].index].groupby(key, dropna=False, sort=False).groups
+        for rows in groups.values():
+            rows = pd.Index(rows)
+            detail = "conflicting rows " + ", ".join(str(r) for r in rows)
             issues.add(
-                exact[exact].index,
+                rows,
                 ",".join(key),
-                None,
-                "exact_duplicate",
-                "dropped_duplicate",
-                "identical to an earlier row",
+                work.loc[rows, key[0]],
+                "conflicting_duplicate",
+                "rejected",
+                detail,
             )
-        rest = comparable[~exact]
-        clash = rest.duplicated(subset=key, keep=False)
-        if clash.any():
-            idx = clash[clash].index
-            groups = rest.loc[idx].groupby(key, dropna=False, sort=False).groups
-            for rows in groups.values():
-                rows = pd.Index(rows)
-                detail = "conflicting rows " + ", ".join(str(r) for r in rows)
-                issues.add(
-                    rows,
-                    ",".join(key),
-                    work.loc[rows, key[0]],
-                    "conflicting_duplicate",
-                    "rejected",
-                    detail,
-                )
-                rej.add(
-                    pd.Series(work.index.isin(rows), index=work.index),
-                    f"conflicting duplicate {'/'.join(key)} ({detail})",
-                )
+            rej.add(
+                pd.Series(work.index.isin(rows), index=work.index),
+                f"conflicting duplicate {'/'.join(key)} ({detail})",
+            )
+    return dropped
 
-    keep = ~rej.mask & ~dup_dropped
-    derived = (["status"] if "status" in work.columns else []) + list(extras)
-    for k, v in extras.items():
-        work[k] = v
-    data = work.loc[keep, ordered + derived + extra_cols]
 
-    # ---- the contract check (pandera, lazy): anything failing here is routed to rejected
+def _contact_key(work: pd.DataFrame) -> pd.Series:
+    key = pd.Series(pd.NA, index=work.index, dtype="string")
+    if "email" in work.columns:
+        email = work["email"].astype("string").str.casefold().str.strip()
+        key = key.fillna(email.where(email.str.contains("@", regex=False)))
+    if "phone" in work.columns:
+        digits = work["phone"].astype("string").str.replace(r"\D", "", regex=True)
+        key = ("tel:" + digits.where(digits.str.len() >= 7)).fillna(key)
+    return key
+
+
+def _merge_contacts(work: pd.DataFrame, usable: pd.Series, issues: Issues) -> pd.Series:
+    """Leads of one person (same phone, else same e-mail) merge into their first lead."""
+    merged = pd.Series(False, index=work.index)
+    key = _contact_key(work)[usable].dropna()
+    if key.empty or not key.duplicated().any():
+        return merged
+    d = work.loc[key.index, ["lead_id", "created_at", "channel"]].assign(_key=key)
+    d = d.sort_values(["_key", "created_at"], kind="mergesort", na_position="last")
+    first = d.groupby("_key", sort=False).head(1)
+    rest = d[~d.index.isin(first.index)]
+    multi = d[d["_key"].isin(rest["_key"])]
+    channels = multi.groupby("_key", sort=False)["channel"].agg(
+        lambda s: "|".join(dict.fromkeys(s.dropna().astype(str)))
+    )
+    ids = rest.groupby("_key", sort=False)["lead_id"].agg(lambda s: "|".join(s.astype(str)))
+    work["channels"] = work["channel"].astype("string")
+    work["merged_lead_ids"] = pd.Series(pd.NA, index=work.index, dtype="string")
+    heads = first[first["_key"].isin(rest["_key"])]
+    work.loc[heads.index, "channels"] = heads["_key"].map(channels).to_numpy()
+    work.loc[heads.index, "merged_lead_ids"] = heads["_key"].map(ids).to_numpy()
+    into = rest["_key"].map(first.set_index("_key")["lead_id"])
+    for row, target in into.items():
+        issues.add(
+            [row],
+            "lead_id",
+            [work.at[row, "lead_id"]],
+            "same_contact",
+            "merged",
+            f"merged into lead {target}",
+        )
+    merged[rest.index] = True
+    return merged
+
+
+def _mask(frame: pd.DataFrame, columns: list[str]) -> None:
+    for c in columns:
+        if c in frame.columns:
+            is_email = (
+                frame[c].astype("string").str.contains("@", regex=False).fillna(False).astype(bool)
+            )
+            frame[c] = (
+                V.mask_phone(frame[c]).where(~is_email, V.mask_email(frame[c])).astype("string")
+            )
+
+
+def _contract_check(table: str, data: pd.DataFrame, issues: Issues) -> pd.Index | None:
+    """pandera, lazily: the rows failing the contract (a safety net behind the parsers)."""
     try:
         pandera_schema(table).validate(data, lazy=True)
+        return None
     except pandera.errors.SchemaErrors as err:
-        fc = err.failure_cases
-        rows = pd.Index(fc["index"].dropna().astype(int).unique())
-        for _, f in fc.dropna(subset=["index"]).iterrows():
+        fc = err.failure_cases.dropna(subset=["index"])
+        for _, f in fc.iterrows():
             issues.add(
                 [int(f["index"])],
                 str(f["column"]),
@@ -260,31 +410,7 @@ def clean(
                 "rejected",
                 str(f["check"]),
             )
-        bad = pd.Series(work.index.isin(rows), index=work.index)
-        rej.add(bad, "fails the data contract")
-        keep = keep & ~bad
-        data = work.loc[keep, ordered + derived + extra_cols]
-
-    data = data.reset_index(drop=True)
-    rejected = raw.loc[rej.mask].copy()
-    rejected.insert(0, "row", rejected.index.astype("int64"))
-    rejected["reason"] = rej.reason[rej.mask].astype("string")
-    rejected = rejected.reset_index(drop=True)
-    report = {
-        "table": table,
-        "rows_in": len(raw),
-        "clean": len(data),
-        "rejected": len(rejected),
-        "duplicates_dropped": int(dup_dropped.sum()),
-        "columns": {str(k): v for k, v in mapping.items()},
-        "unknown_columns": [c for c in extra_cols],
-        "stages": cfg.name,
-    }
-    if report["rows_in"] != report["clean"] + report["rejected"] + report["duplicates_dropped"]:
-        raise RuntimeError(f"{table}: row reconciliation failed: {report}")
-    quality = issues.frame()
-    report["problems"] = quality["rule"].value_counts().sort_index().to_dict()
-    return CleanResult(table, data, rejected, quality, report)
+        return pd.Index(fc["index"].astype(int).unique())
 
 
 def _check_opportunity_logic(work: pd.DataFrame, issues: Issues) -> None:
@@ -308,9 +434,8 @@ def _check_opportunity_logic(work: pd.DataFrame, issues: Issues) -> None:
             "close_before_creation",
             "flagged",
         )
-        open_with_close = (work["status"] == "open").fillna(False).astype(bool) & work[
-            "closed_at"
-        ].notna()
+        is_open = (work["status"] == "open").fillna(False).astype(bool)
+        open_with_close = is_open & work["closed_at"].notna()
         issues.add(
             work.index[open_with_close],
             "closed_at",
@@ -318,14 +443,18 @@ def _check_opportunity_logic(work: pd.DataFrame, issues: Issues) -> None:
             "open_with_close_date",
             "flagged",
         )
+        if "engaged_at" in work.columns:
+            early = (work["closed_at"] < work["engaged_at"]).fillna(False).astype(bool)
+            issues.add(
+                work.index[early],
+                "closed_at",
+                work.loc[early, "closed_at"],
+                "close_before_engagement",
+                "flagged",
+            )
     elif closed.any():
         issues.add_table_note("closed_at", "closed_without_date", "no close date column")
-    if "engaged_at" in work.columns and "closed_at" in work.columns:
-        early = (work["closed_at"] < work["engaged_at"]).fillna(False).astype(bool)
-        issues.add(
-            work.index[early],
-            "closed_at",
-            work.loc[early, "closed_at"],
-            "close_before_engagement",
-            "flagged",
-        )
+    if "amount" in work.columns and "close_amount" in work.columns:
+        won = (work["status"] == "won").fillna(False).astype(bool)
+        no_amount = won & work["close_amount"].isna() & work["amount"].isna()
+        issues.add(work.index[no_amount], "close_amount", None, "won_without_amount", "flagged")

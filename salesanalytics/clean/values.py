@@ -320,15 +320,22 @@ def normalise_category(s: pd.Series) -> Parsed:
 
 
 def infer_extra(s: pd.Series) -> pd.Series:
-    """An unknown column: placeholders become missing; all-numeric columns become numbers."""
-    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+    """An unknown column: placeholders become missing; all-numeric columns become numbers.
+
+    Whole numbers become nullable ``Int64`` and others ``float64``, whether the file gave
+    text (CSV) or typed cells (Excel), so both give the same frame.
+    """
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s
-    t = normalise_text(s).values
-    nums = pd.to_numeric(t, errors="coerce")
-    if t.notna().any() and nums[t.notna()].notna().all():
-        whole = nums.dropna().eq(nums.dropna().round()).all()
-        return nums.astype("Int64") if whole else nums.astype(float)
-    return t
+    if pd.api.types.is_numeric_dtype(s):
+        nums = s.astype(float)
+    else:
+        t = normalise_text(s).values
+        nums = pd.to_numeric(t, errors="coerce")
+        if not (t.notna().any() and nums[t.notna()].notna().all()):
+            return t
+    whole = nums.dropna().eq(nums.dropna().round()).all()
+    return nums.astype("Int64") if whole else nums.astype(float)
 
 
 # ---------------------------------------------------------------- privacy

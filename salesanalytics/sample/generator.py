@@ -318,6 +318,21 @@ def generate(
         else None,
         "orders": orders,
         "targets": _targets(opportunities, months),
+        "products": pd.DataFrame(
+            {
+                "product": [p[0] for p in PRODUCTS],
+                "series": "Sample",
+                "list_price": [p[2] for p in PRODUCTS],
+            }
+        ),
+        "reps": pd.DataFrame(
+            {
+                "owner": [r[0] for r in REPS],
+                "manager": ["Manager " + r[1] for r in REPS],
+                "team": ["Team " + r[1] for r in REPS],
+                "region": [r[1] for r in REPS],
+            }
+        ),
     }
     tables = {k: v for k, v in tables.items() if v is not None}
     truth = _truth(proc, seed, end, months, o_ch, o_rep, tables)
