@@ -319,9 +319,10 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     rest = comparable[~exact]
     clash = rest.duplicated(subset=key, keep=False)
     if clash.any():
-        groups = rest.loc[clash[clash].index].groupby(key, dropna=False, sort=False).groups
-        for rows in groups.values():
-            rows = pd.Index(rows)
+        clashing = rest.loc[clash[clash].index]
+        group_id = clashing.groupby(key, dropna=False, sort=False).ngroup()
+        for g in group_id.unique():
+            rows = group_id.index[group_id == g]
             detail = "conflicting rows " + ", ".join(str(r) for r in rows)
             issues.add(
                 rows,
@@ -345,7 +346,8 @@ def _contact_key(work: pd.DataFrame) -> pd.Series:
         key = key.fillna(email.where(email.str.contains("@", regex=False)))
     if "phone" in work.columns:
         digits = work["phone"].astype("string").str.replace(r"\D", "", regex=True)
-        key = ("tel:" + digits.where(digits.str.len() >= 7)).fillna(key)
+        national = digits.str[-10:]  # "+86 139..." and "139..." are one number
+        key = ("tel:" + national.where(digits.str.len() >= 7)).fillna(key)
     return key
 
 

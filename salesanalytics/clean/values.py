@@ -104,6 +104,13 @@ def _serial_to_datetime(num: pd.Series) -> pd.Series:
     return (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
 
 
+def _one_date(value: str, dayfirst: bool):
+    try:
+        return pd.Timestamp(pd.to_datetime(value, dayfirst=dayfirst)).tz_localize(None)
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return pd.NaT
+
+
 def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
     """Parse dates and timestamps; the day/month order is decided per column.
 
@@ -188,11 +195,18 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
         out[serial] = _serial_to_datetime(text[serial].astype(float))
         notes.append("Excel serial dates")
 
-    rest = present & out.isna() & ~iso & ~slash & ~serial
-    if rest.any():  # last resort: pandas' own reader for things like "Mar 5, 2024"
-        out[rest] = pd.to_datetime(
-            text[rest], errors="coerce", format="mixed", dayfirst=bool(dayfirst)
-        )
+    # last resort, for month names only ("Mar 5, 2024", "5 March 2024"): one value at a time
+    rest = (
+        present
+        & out.isna()
+        & ~iso
+        & ~slash
+        & ~serial
+        & text.str.contains(r"[A-Za-z]{3}").fillna(False)
+    )
+    if rest.any():
+        out[rest] = [_one_date(v, bool(dayfirst)) for v in text[rest]]
+    out = out.where((out.dt.year >= 1900) & (out.dt.year <= 2200))
     bad = present & out.isna()
     return Parsed(out, bad, notes)
 

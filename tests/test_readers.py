@@ -1,0 +1,85 @@
+"""Readers: encodings, delimiters, Excel (also under a .csv name), Parquet."""
+
+import pandas as pd
+import pytest
+
+import salesanalytics as sa
+from salesanalytics.io import detect_encoding, sniff_format
+
+ROWS = '商机编号,负责人,创建时间,当前阶段,预计成交金额\nA1,李雷,2024-01-05,需求分析,￥50万\nA2,韩梅梅,2024-02-01,商务谈判,"1,200"\n'
+
+
+def test_gbk_encoded_chinese_csv(tmp_path):
+    p = tmp_path / "opportunities.csv"
+    p.write_bytes(ROWS.encode("gbk"))
+    raw = sa.read_table(p)
+    assert raw.attrs["encoding"] == "gb18030"
+    res = sa.clean(raw, "opportunities")
+    assert res.data["owner"].tolist() == ["李雷", "韩梅梅"]
+    assert res.data["stage"].tolist() == ["needs_confirmed", "negotiation"]
+    assert res.data["amount"].tolist() == [500000.0, 1200.0]
+
+
+@pytest.mark.parametrize(
+    "encoding,expected", [("utf-8-sig", "utf-8-sig"), ("utf-8", "utf-8"), ("gb18030", "gb18030")]
+)
+def test_encodings_detected(tmp_path, encoding, expected):
+    p = tmp_path / "x.csv"
+    p.write_bytes(ROWS.encode(encoding))
+    assert detect_encoding(p.read_bytes()) == expected
+    assert list(sa.read_table(p).columns)[0] == "商机编号"  # BOM stripped
+
+
+def test_latin1_and_semicolons_and_trailing_commas(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_bytes(
+        "order_id;account_id;ordered_at;amount;\nO1;Café;2024-01-01;10,5;\n".encode("latin-1")
+    )
+    raw = sa.read_table(p)
+    assert raw.attrs["delimiter"] == ";" and raw.attrs["encoding"] == "latin-1"
+    res = sa.clean(raw, "orders")
+    assert res.data["account_id"].tolist() == ["Café"]
+    assert list(res.data.columns) == [
+        "order_id",
+        "account_id",
+        "ordered_at",
+        "amount",
+    ]  # empty column dropped
+    assert "dropped 1 empty unnamed column" in " ".join(res.quality["detail"])
+
+
+def test_excel_and_excel_saved_as_csv(tmp_path):
+    df = pd.DataFrame(
+        {
+            "Opportunity ID": ["1", "2"],
+            "Opportunity Owner": ["Ann", "Bo"],
+            "Created Date": pd.to_datetime(["2024-01-02", "2024-03-04"]),
+            "Stage": ["Closed Won", "Proposal"],
+            "Amount": [1000, 2000],
+        }
+    )
+    xlsx = tmp_path / "deals.xlsx"
+    df.to_excel(xlsx, index=False)
+    disguised = tmp_path / "deals.csv"
+    disguised.write_bytes(xlsx.read_bytes())
+    assert sniff_format(disguised) == "excel"
+    a = sa.clean(sa.read_table(xlsx), "opportunities").data
+    b = sa.clean(sa.read_table(disguised), "opportunities").data
+    pd.testing.assert_frame_equal(a, b)
+    assert a["created_at"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-02", "2024-03-04"]
+    assert a["status"].tolist() == ["won", "open"]
+
+
+def test_parquet(tmp_path):
+    p = tmp_path / "accounts.parquet"
+    pd.DataFrame({"account_id": ["C1"], "name": ["Acme"]}).to_parquet(p)
+    assert sa.read_dataset(tmp_path).accounts["name"].tolist() == ["Acme"]
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("")
+    with pytest.raises(ValueError, match="cannot read .*x.csv"):
+        sa.read_table(p)
+    with pytest.raises(FileNotFoundError):
+        sa.read_table(tmp_path / "missing.csv")

@@ -1,0 +1,105 @@
+"""Value rules, each on a small hand-made input."""
+
+import pandas as pd
+import pytest
+
+from salesanalytics.clean import values as V
+
+
+def _dates(cells, **kw):
+    p = V.parse_datetime(pd.Series(cells), **kw)
+    return p.values.dt.strftime("%Y-%m-%d %H:%M").tolist(), p.bad.tolist(), p.notes
+
+
+def test_iso_and_chinese_and_ymd_slash_dates():
+    got, bad, _ = _dates(["2024-03-05", "2024-03-05T14:30:00", "2024年3月5日", "2024/3/5 09:15"])
+    assert got == ["2024-03-05 00:00", "2024-03-05 14:30", "2024-03-05 00:00", "2024-03-05 09:15"]
+    assert not any(bad)
+
+
+def test_day_month_order_is_decided_per_column():
+    got, _, notes = _dates(["03/04/2024", "25/04/2024"])  # 25 can only be a day
+    assert got == ["2024-04-03 00:00", "2024-04-25 00:00"] and "day-first" in notes[0]
+    got, _, _ = _dates(["03/04/2024", "04/25/2024"])  # 25 can only be a day: month first
+    assert got == ["2024-03-04 00:00", "2024-04-25 00:00"]
+
+
+def test_ambiguous_column_uses_parameter_and_says_so():
+    got, _, notes = _dates(["03/04/2024"])
+    assert got == ["2024-03-04 00:00"] and "ambiguous" in notes[0] and "M/D/Y" in notes[0]
+    got, _, _ = _dates(["03/04/2024"], dayfirst=True)
+    assert got == ["2024-04-03 00:00"]
+
+
+def test_contradicting_cells_are_bad_not_guessed():
+    got, bad, notes = _dates(["25/04/2024", "26/04/2024", "04/27/2024"])
+    assert bad == [False, False, True] and "mixed" in notes[0]
+
+
+def test_excel_serials_and_time_zones():
+    got, bad, _ = _dates(["45292", "2024-01-01T08:00:00+08:00", "2024-01-01T00:00:00Z"])
+    assert got == ["2024-01-01 00:00", "2024-01-01 00:00", "2024-01-01 00:00"]
+    nums = V.parse_datetime(pd.Series([45292.5, None]))
+    assert nums.values.iloc[0] == pd.Timestamp("2024-01-01 12:00")
+
+
+def test_unreadable_dates_are_marked_bad_and_placeholders_are_missing():
+    got, bad, _ = _dates(["yesterday", "N/A", None, "Select"])
+    assert bad == [True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("¥50万", 500_000.0),
+        ("50万元", 500_000.0),
+        ("RMB 1,234.50", 1234.5),
+        ("$3k", 3000.0),
+        ("2.5M", 2_500_000.0),
+        ("1.2亿", 120_000_000.0),
+        ("(1,200)", -1200.0),
+        ("1.234,56", 1234.56),
+        ("€ 99", 99.0),
+        ("3千", 3000.0),
+        ("  42 ", 42.0),
+    ],
+)
+def test_amounts(text, value):
+    assert V.parse_number(pd.Series([text])).values.iloc[0] == pytest.approx(value)
+
+
+def test_amount_ranges_keep_low_high_and_midpoint():
+    p = V.parse_number(pd.Series(["50-80万", "10k~20k", "7"]))
+    assert p.values.tolist() == [650_000.0, 15_000.0, 7.0]
+    assert p.extra["low"].tolist()[:2] == [500_000.0, 10_000.0]
+    assert p.extra["high"].tolist()[:2] == [800_000.0, 20_000.0]
+
+
+def test_unreadable_amount_is_bad():
+    p = V.parse_number(pd.Series(["lots", "unknown", None]))
+    assert p.bad.tolist() == [True, False, False]
+
+
+def test_booleans():
+    p = V.parse_bool(pd.Series(["Yes", "no", "是", "否", "1", "0", "TRUE", "maybe", None]))
+    assert p.values.tolist()[:7] == [True, False, True, False, True, False, True]
+    assert p.bad.tolist() == [False] * 7 + [True, False]
+
+
+def test_placeholders_and_case_drift():
+    p = V.normalise_category(
+        pd.Series(["Google", "google", " GOOGLE ", "Google", "Select", "bing", "-"])
+    )
+    assert p.values.tolist()[:4] == ["Google"] * 4
+    assert p.values.isna().tolist() == [False, False, False, False, True, False, True]
+    assert "2 cells folded" in p.notes[0]
+
+
+def test_ids_from_excel_numbers():
+    assert V.normalise_id(pd.Series([123.0, 45.0])).values.tolist() == ["123", "45"]
+    assert V.normalise_id(pd.Series([" A-1 ", "7.0"])).values.tolist() == ["A-1", "7"]
+
+
+def test_masking():
+    assert V.mask_phone(pd.Series(["138-1234-5678", "12"])).tolist() == ["138****5678", "****"]
+    assert V.mask_email(pd.Series(["john.doe@example.com"])).tolist() == ["j***@example.com"]
