@@ -12,8 +12,9 @@ from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
 from .io import read_table
-from .overview import date_ranges, monthly_counts, quality_summary, stage_distribution
-from .plots import plot_monthly, plot_stage_distribution
+from .overview import date_ranges, monthly_counts, stage_distribution
+from .plots import plot_monthly, plot_quality, plot_stage_distribution
+from .quality import format_notes, quality_impact, quality_summary, rejected_examples
 from .schema import TABLES, DataContractError
 from .stages import StageConfig, load_stages
 
@@ -33,8 +34,12 @@ __all__ = [
     "date_ranges",
     "monthly_counts",
     "plot_monthly",
+    "plot_quality",
     "plot_stage_distribution",
+    "format_notes",
+    "quality_impact",
     "quality_summary",
+    "rejected_examples",
     "save_figure",
     "save_table",
     "spreadsheet_safe",

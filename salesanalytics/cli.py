@@ -31,7 +31,9 @@ def _cmd_run(args) -> int:
 def _cmd_sample(args) -> int:
     from .sample import write_sample
 
-    paths = write_sample(args.out, args.seed, effects=not args.no_effects, n_leads=args.leads)
+    paths = write_sample(
+        args.out, args.seed, effects=not args.no_effects, mess=not args.tidy, n_leads=args.leads
+    )
     for p in paths:
         print(p)
     return 0
@@ -70,7 +72,7 @@ def _cmd_clean(args) -> int:
 
 def _cmd_validate(args) -> int:
     from .dataset import read_dataset
-    from .overview import quality_summary
+    from .quality import quality_summary
 
     try:
         ds = read_dataset(args.data, stages=args.stages, dayfirst=args.dayfirst)
@@ -125,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="same process with no channel/rep effects and nothing planted",
     )
+    s.add_argument("--tidy", action="store_true", help="write the files without the planted mess")
     s.set_defaults(func=_cmd_sample)
 
     c = sub.add_parser("clean", help="clean one table file: clean, rejected, quality, report out")

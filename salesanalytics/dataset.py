@@ -46,6 +46,7 @@ class Dataset:
     rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
     reports: dict[str, dict] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -183,6 +184,7 @@ def read_dataset(
         setattr(ds, table, res.data)
         ds.rejected[table] = res.rejected
         ds.reports[table] = res.report
+        ds.source_rows[table] = res.source_rows
     ds.sources = sources
     if results:
         ds.quality = pd.concat([r.quality for r in results.values()], ignore_index=True)

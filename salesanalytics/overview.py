@@ -6,7 +6,7 @@ import pandas as pd
 
 from .dataset import Dataset
 
-__all__ = ["date_ranges", "stage_distribution", "monthly_counts", "quality_summary"]
+__all__ = ["date_ranges", "stage_distribution", "monthly_counts"]
 
 
 def date_ranges(ds: Dataset) -> pd.DataFrame:
@@ -89,18 +89,3 @@ def monthly_counts(
         out.columns.name = None
     out.index.name = "period"
     return out.reset_index()
-
-
-def quality_summary(ds: Dataset) -> pd.DataFrame:
-    """Problems per table, rule and action (counts), from ``ds.quality``."""
-    q = ds.quality[ds.quality["action"] != "column"]
-    if q.empty:
-        return pd.DataFrame(columns=["table", "rule", "action", "rows"])
-    return (
-        q.groupby(["table", "rule", "action"])
-        .size()
-        .rename("rows")
-        .reset_index()
-        .sort_values(["table", "rows"], ascending=[True, False], kind="mergesort")
-        .reset_index(drop=True)
-    )

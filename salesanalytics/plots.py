@@ -5,7 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["plot_stage_distribution", "plot_monthly"]
+__all__ = ["plot_stage_distribution", "plot_monthly", "plot_quality"]
 
 
 def _ax(ax):
@@ -43,4 +43,31 @@ def plot_monthly(table: pd.DataFrame, ax=None, *, title: str = "Per month", stac
     ax.tick_params(axis="x", labelrotation=90, labelsize=7)
     if len(t.columns) > 1:
         ax.legend(fontsize=7, ncol=3, frameon=False)
+    return ax
+
+
+def plot_quality(summary: pd.DataFrame, ax=None):
+    """Rows per table and action from :func:`quality_summary` (stacked horizontal bars)."""
+    ax = _ax(ax)
+    if summary.empty:
+        ax.text(0.5, 0.5, "no data problems", ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return ax
+    wide = summary.pivot_table(
+        index="table", columns="action", values="rows", aggfunc="sum", fill_value=0
+    )
+    colors = {
+        "rejected": "#d62728",
+        "set_missing": "#ff7f0e",
+        "flagged": "#bcbd22",
+        "dropped_duplicate": "#7f7f7f",
+        "merged": "#17becf",
+    }
+    left = None
+    for action in wide.columns:
+        ax.barh(wide.index, wide[action], left=left, label=action, color=colors.get(action))
+        left = wide[action] if left is None else left + wide[action]
+    ax.set_xlabel("rows")
+    ax.set_title("Data problems by table and action")
+    ax.legend(fontsize=7, frameon=False)
     return ax

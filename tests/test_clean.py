@@ -2,9 +2,9 @@
 
 import pandas as pd
 import pytest
+from helpers import assert_reconciled
 
 import salesanalytics as sa
-from helpers import assert_reconciled
 
 
 def _opps(**overrides):

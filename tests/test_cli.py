@@ -10,7 +10,9 @@ def test_sample_command_writes_data_and_truth(tmp_path):
     assert main(["sample", "--seed", "5", "--out", str(tmp_path), "--leads", "800"]) == 0
     truth = json.loads((tmp_path / "ground_truth.json").read_text())
     assert truth["seed"] == 5 and truth["counts"]["leads"] == 800
-    assert len(pd.read_csv(tmp_path / "leads.csv")) == 800
+    assert len(pd.read_csv(tmp_path / "leads.csv")) == 800 + len(
+        truth["mess"]["leads"]["merged_rows"]
+    )
 
 
 def test_sample_no_effects(tmp_path):
@@ -47,8 +49,13 @@ def test_clean_command_writes_clean_rejected_and_report(tmp_path):
 
 
 def test_validate_exit_codes(tmp_path, capsys):
-    assert main(["validate", str(_paths.SAMPLE_DIR)]) == 0
+    assert main(["sample", "--out", str(tmp_path / "tidy"), "--leads", "600", "--tidy"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(tmp_path / "tidy")]) == 0
     assert "OK: 0 rejected" in capsys.readouterr().out
+    assert main(["validate", str(_paths.SAMPLE_DIR)]) == 1  # the planted mess
+    out = capsys.readouterr().out
+    assert "ERRORS: 9 rejected row(s)" in out and "orphan_reference" in out
     pd.DataFrame(
         {
             "order_id": ["1", "2"],

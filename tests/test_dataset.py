@@ -19,8 +19,52 @@ def test_sample_has_every_table_with_canonical_columns_and_dtypes(sample_ds):
 
 def test_sample_row_accounting_is_complete(sample_ds):
     s = sample_ds.summary()
-    assert (s["rows_in"] == s["clean"] + s["rejected"] + s["duplicates_dropped"]).all()
-    assert s.set_index("table").loc["opportunities", "rows_in"] == 3411
+    assert (
+        s["rows_in"] == s["clean"] + s["rejected"] + s["duplicates_dropped"] + s["merged"]
+    ).all()
+    assert s.set_index("table").loc["opportunities", ["rows_in", "clean"]].tolist() == [3416, 3411]
+
+
+def test_planted_mess_is_found_exactly(sample_ds):
+    """The generator plants known problems in the files; cleaning finds exactly those."""
+    import json
+
+    from salesanalytics import _paths
+
+    mess = json.loads((_paths.SAMPLE_DIR / "ground_truth.json").read_text())["mess"]
+    q = sample_ds.quality
+    rows = lambda t, rule: sorted(q.loc[(q["table"] == t) & (q["rule"] == rule), "row"].tolist())  # noqa: E731
+    assert rows("opportunities", "exact_duplicate") == mess["opportunities"]["duplicate_rows"]
+    assert rows("opportunities", "below_minimum") == mess["opportunities"]["below_minimum_rows"]
+    assert rows("opportunities", "unknown_reference") == mess["opportunities"]["unknown_owner_rows"]
+    assert rows("leads", "unreadable_datetime") == mess["leads"]["rejected_rows"]
+    assert rows("leads", "same_contact") == mess["leads"]["merged_rows"]
+    assert sorted(sample_ds.rejected["orders"]["row"]) == mess["orders"]["rejected_rows"]
+    assert (
+        sorted(sample_ds.rejected["stage_history"]["row"]) == mess["stage_history"]["rejected_rows"]
+    )
+    o = sample_ds.opportunities
+    assert set(o["owner"]) == {
+        "Ana Silva",
+        "Ben Okafor",
+        "Chen Wei",
+        "Diana Park",
+        "Ethan Brooks",
+        "Fatima Khan",
+        "Gao Lin",
+        "Hugo Martin",
+        "Ben Okafr",
+    }
+    assert set(o["stage"]) <= set(sample_ds.stages.keys)  # Chinese stage names mapped
+    assert o["amount"].isna().sum() == 3 and sorted(set(sample_ds.activities["kind"])) == [
+        "call",
+        "email",
+        "meeting",
+        "visit",
+    ]
+    merged = sample_ds.leads.dropna(subset=["merged_lead_ids"])
+    assert sorted(merged["lead_id"]) == sorted(mess["leads"]["merged_into"])
+    assert merged["channels"].str.contains("|", regex=False).all()
 
 
 def test_phone_numbers_are_masked_by_default(sample_ds):

@@ -1,11 +1,11 @@
 """Property: random corruption of a valid table never raises and never loses a row."""
 
 import pandas as pd
+from helpers import assert_reconciled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import salesanalytics as sa
-from helpers import assert_reconciled
 
 VALID = pd.DataFrame(
     {

@@ -29,7 +29,7 @@ def test_size_and_shape_of_the_sample():
         "dwell_multiplier": 1.5,
     }
     assert truth["planted"]["slow_rep"]["owner"] == "Ethan Brooks"
-    opps = pd.read_csv(_paths.SAMPLE_DIR / "opportunities.csv")
+    opps = generate().opportunities  # the tidy tables, before the planted mess
     assert opps["owner"].nunique() == 8 and opps["region"].nunique() == 3
     assert opps["channel"].nunique() == 6 and opps["product"].nunique() == 3
     open_deals = ~opps["stage"].isin(["won", "lost"])
@@ -37,7 +37,7 @@ def test_size_and_shape_of_the_sample():
 
 
 def test_history_has_skips_backward_moves_and_terminal_rows():
-    h = pd.read_csv(_paths.SAMPLE_DIR / "stage_history.csv")
+    h = generate(n_leads=4_000, with_activities=False).stage_history
     order = {s: i for i, s in enumerate(STAGES)}
     pos = h["stage"].map(order)
     step = pos.groupby(h["opportunity_id"]).diff().dropna()

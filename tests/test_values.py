@@ -103,3 +103,8 @@ def test_ids_from_excel_numbers():
 def test_masking():
     assert V.mask_phone(pd.Series(["138-1234-5678", "12"])).tolist() == ["138****5678", "****"]
     assert V.mask_email(pd.Series(["john.doe@example.com"])).tolist() == ["j***@example.com"]
+
+
+def test_impossible_slash_date_is_bad_and_not_evidence_of_an_order():
+    got, bad, notes = _dates(["31/31/2025", "2024-01-01"])
+    assert bad == [True, False] and notes == []

@@ -159,23 +159,23 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
     if slash.any():
         a = dmy.loc[slash, 0].astype(int)
         b = dmy.loc[slash, 1].astype(int)
-        day_first_evidence = a > 12
-        month_first_evidence = b > 12
+        day_first_evidence = (a > 12) & (b <= 12)  # both above 12: invalid, not evidence
+        month_first_evidence = (b > 12) & (a <= 12)
         if day_first_evidence.any() and month_first_evidence.any():
             use_dayfirst = bool(day_first_evidence.sum() >= month_first_evidence.sum())
             notes.append("mixed day/month order; cells contradicting the majority were rejected")
         elif day_first_evidence.any():
             use_dayfirst = True
+            notes.append("day-first dates (D/M/Y) detected")
         elif month_first_evidence.any():
             use_dayfirst = False
         else:
             use_dayfirst = bool(dayfirst)
-            notes.append(
-                "ambiguous slash dates (no day above 12): read as "
-                + ("D/M/Y" if use_dayfirst else "M/D/Y")
-            )
-        if use_dayfirst and "D/M/Y" not in " ".join(notes):
-            notes.append("day-first dates (D/M/Y) detected")
+            if ((a <= 12) & (b <= 12)).any():
+                notes.append(
+                    "ambiguous slash dates (no day above 12): read as "
+                    + ("D/M/Y" if use_dayfirst else "M/D/Y")
+                )
         day, month = (a, b) if use_dayfirst else (b, a)
         year = dmy.loc[slash, 2].astype(int)
         year = year.where(year >= 100, year + 2000)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .mess import as_text, plant_mess
 from .process import (
     BACK,
     BASE_ADVANCE,
@@ -547,9 +548,19 @@ def _format(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_sample(
-    out: str | Path, seed: int = DEFAULT_SEED, *, effects: bool = True, **kwargs
+    out: str | Path, seed: int = DEFAULT_SEED, *, effects: bool = True, mess: bool = True, **kwargs
 ) -> list[Path]:
     """Generate and write the sample as CSV files plus ``ground_truth.json``.
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    seed, effects, **kwargs
+        Passed to :func:`generate`.
+    mess
+        Plant a little realistic mess in the files (see :mod:`salesanalytics.sample.mess`);
+        ``ground_truth.json["mess"]`` says what and where.
 
     Examples
     --------
@@ -561,12 +572,16 @@ def write_sample(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = generate(seed, effects=effects, **kwargs)
+    texts = {name: as_text(_format(df)) for name, df in data.tables.items()}
+    truth = dict(data.truth)
+    if mess:
+        texts, truth["mess"] = plant_mess(texts, seed)
     paths = []
-    for name, df in data.tables.items():
+    for name, df in texts.items():
         p = out / f"{name}.csv"
-        _format(df).to_csv(p, index=False, lineterminator="\n", float_format="%.2f")
+        df.to_csv(p, index=False, lineterminator="\n")
         paths.append(p)
     p = out / "ground_truth.json"
-    p.write_text(json.dumps(data.truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    p.write_text(json.dumps(truth, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     paths.append(p)
     return paths
