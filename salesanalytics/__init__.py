@@ -11,9 +11,29 @@ from importlib.metadata import PackageNotFoundError, version
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
+from .funnel import (
+    COUNTING_RULES,
+    conversion_by,
+    find_bottlenecks,
+    followup_compliance,
+    funnel_summary,
+    rep_dwell,
+    response_sla,
+    stage_dwell,
+    stage_transitions,
+    stale_deals,
+)
 from .io import read_table
 from .overview import date_ranges, monthly_counts, stage_distribution
-from .plots import plot_monthly, plot_quality, plot_stage_distribution
+from .plots import (
+    plot_bottlenecks,
+    plot_conversion_heatmap,
+    plot_dwell_by_rep,
+    plot_funnel,
+    plot_monthly,
+    plot_quality,
+    plot_stage_distribution,
+)
 from .quality import format_notes, quality_impact, quality_summary, rejected_examples
 from .schema import TABLES, DataContractError
 from .stages import StageConfig, load_stages
@@ -24,6 +44,20 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+source"
 
 __all__ = [
+    "COUNTING_RULES",
+    "conversion_by",
+    "find_bottlenecks",
+    "followup_compliance",
+    "funnel_summary",
+    "plot_bottlenecks",
+    "plot_conversion_heatmap",
+    "plot_dwell_by_rep",
+    "plot_funnel",
+    "rep_dwell",
+    "response_sla",
+    "stage_dwell",
+    "stage_transitions",
+    "stale_deals",
     "CleanResult",
     "DataContractError",
     "Dataset",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 
-__all__ = ["plot_stage_distribution", "plot_monthly", "plot_quality"]
+__all__ = [
+    "plot_stage_distribution",
+    "plot_monthly",
+    "plot_quality",
+    "plot_funnel",
+    "plot_conversion_heatmap",
+    "plot_dwell_by_rep",
+    "plot_bottlenecks",
+]
 
 
 def _ax(ax):
@@ -70,4 +78,91 @@ def plot_quality(summary: pd.DataFrame, ax=None):
     ax.set_xlabel("rows")
     ax.set_title("Data problems by table and action")
     ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def plot_funnel(summary: pd.DataFrame, ax=None, *, stages=None, lang: str = "en"):
+    """Funnel bars of a cohort :func:`funnel_summary` (no ``by``): reached per stage, with conversion."""
+    ax = _ax(ax)
+    d = summary.iloc[::-1]
+    labels = (
+        d["stage"]
+        if stages is None
+        else d["stage"].map(stages.to_frame(lang).set_index("stage")["label"])
+    )
+    widths = d["reached"].to_numpy(float)
+    ax.barh(labels, widths, left=(widths.max() - widths) / 2, color="#1f77b4")
+    for y, (w, conv) in enumerate(zip(widths, d["conversion"])):
+        ax.annotate(
+            f"{w:,.0f}  ({conv:.0%} advance)",
+            ((widths.max() + w) / 2, y),
+            xytext=(4, 0),
+            textcoords="offset points",
+            ha="left",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlim(0, widths.max() * 1.35)
+    ax.set_xticks([])
+    ax.set_title("Funnel: deals reaching each stage")
+    return ax
+
+
+def plot_conversion_heatmap(summary: pd.DataFrame, by: str, ax=None, *, value: str = "conversion"):
+    """Stage x segment heatmap of a cohort :func:`funnel_summary` with ``by``."""
+    ax = _ax(ax)
+    order = list(dict.fromkeys(summary["stage"]))
+    wide = summary.pivot(index=by, columns="stage", values=value)[order]
+    im = ax.imshow(wide.to_numpy(float), cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+    ax.set_xticks(range(len(order)), order, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(wide.index)), wide.index, fontsize=8)
+    for i in range(wide.shape[0]):
+        for j in range(wide.shape[1]):
+            v = wide.iat[i, j]
+            if v == v:
+                ax.text(j, i, f"{v:.0%}", ha="center", va="center", fontsize=7)
+    ax.figure.colorbar(im, ax=ax, fraction=0.03)
+    ax.set_title(f"{value.replace('_', ' ').capitalize()} by stage and {by}")
+    return ax
+
+
+def plot_dwell_by_rep(transitions: pd.DataFrame, stage: str, ax=None, *, by: str = "owner"):
+    """Box plot of finished dwell days in one stage, per rep (from :func:`stage_transitions`)."""
+    ax = _ax(ax)
+    d = transitions[(transitions["stage"] == stage) & ~transitions["censored"]]
+    groups = sorted(d[by].dropna().unique())
+    ax.boxplot([d.loc[d[by] == g, "dwell_days"] for g in groups], vert=False, showfliers=False)
+    ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=8)
+    ax.set_xlabel("days in stage")
+    ax.set_title(f"Dwell in {stage} by {by}")
+    return ax
+
+
+def plot_bottlenecks(bottlenecks: pd.DataFrame, ax=None, *, top: int = 10):
+    """Flagged conversion bottlenecks: segment value vs benchmark with its interval."""
+    ax = _ax(ax)
+    by = bottlenecks.columns[1]
+    d = (
+        bottlenecks[(bottlenecks["metric"] == "conversion") & bottlenecks["tested"]]
+        .head(top)
+        .iloc[::-1]
+    )
+    labels = d["stage"] + " / " + d[by].astype(str)
+    y = range(len(d))
+    colors = ["#d62728" if f else "#7f7f7f" for f in d["flagged"]]
+    ax.errorbar(
+        d["value"],
+        y,
+        xerr=[d["value"] - d["value_low"], d["value_high"] - d["value"]],
+        fmt="none",
+        ecolor="#555555",
+        capsize=2,
+    )
+    ax.scatter(d["value"], y, color=colors, zorder=3, label="segment")
+    ax.scatter(d["benchmark"], y, marker="|", s=200, color="black", label="benchmark")
+    ax.set_yticks(list(y), labels, fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("conversion (red: flagged)")
+    ax.set_title("Weakest stage conversions vs benchmark")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax

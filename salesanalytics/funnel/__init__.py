@@ -1,0 +1,21 @@
+"""Funnel, dwell-time and bottleneck diagnostics."""
+
+from .bottlenecks import find_bottlenecks
+from .dwell import rep_dwell, stage_dwell, stale_deals
+from .leads import conversion_by, followup_compliance, response_sla
+from .summary import funnel_summary
+from .transitions import COUNTING_RULES, coarse_history, stage_transitions
+
+__all__ = [
+    "COUNTING_RULES",
+    "coarse_history",
+    "conversion_by",
+    "find_bottlenecks",
+    "followup_compliance",
+    "funnel_summary",
+    "rep_dwell",
+    "response_sla",
+    "stage_dwell",
+    "stage_transitions",
+    "stale_deals",
+]

@@ -1,0 +1,214 @@
+"""Stage dwell times with open deals censored; stale deals; the per-rep coaching table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..dataset import Dataset
+from ._common import as_list, inputs, order_stages
+from .transitions import stage_transitions
+
+__all__ = ["stage_dwell", "stale_deals", "rep_dwell", "km_quantile"]
+
+
+def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
+    """Kaplan-Meier estimate of the ``q`` quantile of a duration with right-censoring.
+
+    >>> km_quantile(np.array([1., 2., 3., 4.]), np.array([True, True, True, True]), 0.5)
+    2.0
+    """
+    order = np.lexsort((~observed, durations))  # events before censorings at equal times
+    d, e = durations[order], observed[order]
+    at_risk = len(d) - np.arange(len(d))
+    surv = np.cumprod(np.where(e, 1.0 - 1.0 / at_risk, 1.0))
+    hit = np.flatnonzero(surv <= 1.0 - q)
+    return float(d[hit[0]]) if len(hit) else float("nan")
+
+
+def _transitions(ds, transitions, as_of, **kw) -> pd.DataFrame:
+    if transitions is not None:
+        return transitions
+    hist, opps, cfg = inputs(ds, kw.get("stage_history"), kw.get("opportunities"), kw.get("stages"))
+    return stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
+
+
+def stage_dwell(
+    ds: Dataset | None = None,
+    *,
+    by: str | list[str] | None = None,
+    as_of=None,
+    timeout_factor: float = 1.5,
+    transitions: pd.DataFrame | None = None,
+    **frames,
+) -> pd.DataFrame:
+    """Days spent in each stage, per segment, with open deals counted as censored.
+
+    Returns
+    -------
+    DataFrame
+        stage, ``by`` columns, visits, completed, open, mean_completed (mean of finished
+        visits only), median and p90 (Kaplan-Meier, so still-open deals count as "at least
+        this long"), timeout_rate (share of visits past ``timeout_factor`` x the stage's
+        team-wide mean, open ones included when already past it).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> d = sa.stage_dwell(sa.read_dataset(), as_of="2026-06-30")
+    >>> list(d.columns[:4])
+    ['stage', 'visits', 'completed', 'open']
+    """
+    t = _transitions(ds, transitions, as_of, **frames)
+    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    by = as_list(by)
+    team_mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
+    late = t["dwell_days"] > t["stage"].map(team_mean) * timeout_factor
+    d = t.assign(_late=late, _done=~t["censored"])
+    rows = []
+    for key, g in d.groupby(["stage", *by], sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        dur, obs = g["dwell_days"].to_numpy(), g["_done"].to_numpy()
+        rows.append(
+            {
+                **dict(zip(["stage", *by], key)),
+                "visits": len(g),
+                "completed": int(obs.sum()),
+                "open": int((~obs).sum()),
+                "mean_completed": float(dur[obs].mean()) if obs.any() else np.nan,
+                "median": km_quantile(dur, obs, 0.5),
+                "p90": km_quantile(dur, obs, 0.9),
+                "timeout_rate": float(g["_late"].mean()),
+            }
+        )
+    out = order_stages(pd.DataFrame(rows), cfg, *by)
+    out.attrs = {
+        **t.attrs,
+        "by": by,
+        "timeout_factor": timeout_factor,
+        "method": "median and p90 by Kaplan-Meier; open visits are right-censored at as_of",
+    }
+    return out
+
+
+def stale_deals(
+    ds: Dataset | None = None,
+    *,
+    as_of=None,
+    factor: float = 1.5,
+    transitions: pd.DataFrame | None = None,
+    **frames,
+) -> pd.DataFrame:
+    """Open deals whose time in their current stage exceeds ``factor`` x the stage mean.
+
+    The stage mean is the team-wide mean dwell of finished visits. Sorted by how far over.
+    """
+    t = _transitions(ds, transitions, as_of, **frames)
+    mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
+    cur = t[t["censored"]].copy()
+    cur["stage_mean_days"] = cur["stage"].map(mean)
+    cur["ratio"] = cur["dwell_days"] / cur["stage_mean_days"]
+    out = cur[cur["ratio"] > factor]
+    cols = [
+        c
+        for c in (
+            "opportunity_id",
+            "stage",
+            "owner",
+            "channel",
+            "amount",
+            "entered_at",
+            "dwell_days",
+            "stage_mean_days",
+            "ratio",
+        )
+        if c in out.columns
+    ]
+    out = out.sort_values(["ratio", "opportunity_id"], ascending=[False, True], kind="mergesort")[
+        cols
+    ]
+    out = out.reset_index(drop=True)
+    out.attrs = {**t.attrs, "factor": factor, "rule": f"open and in stage > {factor} x stage mean"}
+    return out
+
+
+def rep_dwell(
+    ds: Dataset | None = None,
+    *,
+    by: str = "owner",
+    as_of=None,
+    coaching_factor: float = 1.2,
+    alpha: float = 0.05,
+    min_visits: int = 10,
+    transitions: pd.DataFrame | None = None,
+    **frames,
+) -> pd.DataFrame:
+    """Per rep and stage: average, max, min dwell, deals at or below vs above the team mean.
+
+    ``coaching`` is True when the rep's mean is above ``coaching_factor`` x the team's
+    mean for that stage *and* a one-sided Mann-Whitney test of the rep's finished visits
+    against the rest of the team says it is more than noise (``p_value < alpha``).
+    A row with stage ``"(all stages)"`` compares the rep's stage-adjusted dwell (each
+    visit divided by its stage's team mean) across the whole funnel.
+    """
+    t = _transitions(ds, transitions, as_of, **frames)
+    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    done = t[~t["censored"]].copy()
+    team = done.groupby("stage")["dwell_days"].mean()
+    done["team_mean"] = done["stage"].map(team)
+    done["relative"] = done["dwell_days"] / done["team_mean"]
+    done["over"] = done["dwell_days"] > done["team_mean"]
+    rows = []
+    for (stage, rep), g in done.groupby(["stage", by], sort=False):
+        rows.append(
+            _rep_row(
+                stage, rep, g, done[(done["stage"] == stage) & (done[by] != rep)], "dwell_days", by
+            )
+        )
+    for rep, g in done.groupby(by, sort=False):
+        rows.append(_rep_row("(all stages)", rep, g, done[done[by] != rep], "relative", by))
+    out = pd.DataFrame(rows)
+    out = out[out["visits"] >= min_visits].copy()
+    out["coaching"] = (out["ratio"] > coaching_factor) & (out["p_value"] < alpha)
+    cfg_order = {k: i for i, k in enumerate(cfg.keys)} | {"(all stages)": -1}
+    out = (
+        out.assign(_o=out["stage"].map(cfg_order))
+        .sort_values(["_o", "ratio", by], ascending=[True, False, True], kind="mergesort")
+        .drop(columns="_o")
+    )
+    out = out.reset_index(drop=True)
+    out.attrs = {
+        **t.attrs,
+        "coaching_factor": coaching_factor,
+        "alpha": alpha,
+        "test": "one-sided Mann-Whitney U, rep's finished visits vs the rest of the team",
+    }
+    return out
+
+
+def _rep_row(stage, rep, g, rest, col, by) -> dict:
+    x, y = g[col].to_numpy(), rest[col].to_numpy()
+    p = stats.mannwhitneyu(x, y, alternative="greater").pvalue if len(x) and len(y) else np.nan
+    team_mean = float(g["team_mean"].iloc[0]) if col == "dwell_days" else 1.0
+    mean = float(x.mean())
+    return {
+        "stage": stage,
+        by: rep,
+        "visits": len(x),
+        "mean_days": float(g["dwell_days"].mean()),
+        "max_days": float(g["dwell_days"].max()),
+        "min_days": float(g["dwell_days"].min()),
+        "team_mean_days": team_mean if col == "dwell_days" else np.nan,
+        "at_or_below_team": int((~g["over"]).sum()),
+        "above_team": int(g["over"].sum()),
+        "ratio": mean / team_mean,
+        "p_value": float(p),
+        "top_loss_reason": (
+            g.loc[g["outcome"] == "lost", "loss_reason"].mode().iloc[0]
+            if "loss_reason" in g
+            and (g["outcome"] == "lost").any()
+            and g.loc[g["outcome"] == "lost", "loss_reason"].notna().any()
+            else None
+        ),
+    }

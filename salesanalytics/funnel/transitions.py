@@ -1,0 +1,180 @@
+"""Per-deal stage tracking: one row per opportunity and stage visit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import Dataset
+from ..stages import StageConfig
+from ._common import SEGMENTS, as_of_ts, inputs
+
+__all__ = ["stage_transitions", "coarse_history", "COUNTING_RULES"]
+
+COUNTING_RULES = {
+    "skipped": "'reached': a deal that jumps past a stage counts as having reached it; "
+    "'not_reached': only stages actually entered count",
+    "reentry": "'first': a stage entered twice counts once, from its first entry; "
+    "'last': once, from its last entry; 'all': every visit counts",
+    "backward": "a move to an earlier stage is outcome 'regressed'; the stage left is not "
+    "counted as advanced",
+}
+
+
+def coarse_history(opportunities: pd.DataFrame, stages: StageConfig) -> pd.DataFrame:
+    """A stage history derived from opportunities alone (no per-stage timestamps).
+
+    Each deal enters at ``created_at``: closed deals at the config's ``coarse_entry`` stage
+    (default: the first open stage), open deals at their current stage; closed deals then
+    enter won/lost at ``closed_at``. Dwell before a close is created-to-close.
+    """
+    entry = (
+        stages.provenance.get("coarse_entry", stages.open_keys[0])
+        if stages.provenance
+        else stages.open_keys[0]
+    )
+    o = opportunities
+    closed = o["status"].isin(["won", "lost"]).to_numpy()
+    first = pd.DataFrame(
+        {
+            "opportunity_id": o["opportunity_id"].to_numpy(),
+            "stage": np.where(closed, entry, o["stage"].to_numpy()),
+            "entered_at": o["created_at"].to_numpy(),
+        }
+    )
+    term = o[closed & o["closed_at"].notna().to_numpy()]
+    last = pd.DataFrame(
+        {
+            "opportunity_id": term["opportunity_id"].to_numpy(),
+            "stage": term["stage"].to_numpy(),
+            "entered_at": term["closed_at"].to_numpy(),
+        }
+    )
+    h = pd.concat([first, last], ignore_index=True)
+    return h.sort_values(["opportunity_id", "entered_at"], kind="mergesort").reset_index(drop=True)
+
+
+def stage_transitions(
+    ds: Dataset | None = None,
+    *,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
+    as_of=None,
+    reentry: str = "all",
+) -> pd.DataFrame:
+    """One row per opportunity and open-stage visit, with how the visit ended.
+
+    Parameters
+    ----------
+    ds
+        A Dataset (or pass ``stage_history`` and ``opportunities``).
+    as_of
+        Snapshot: history after it is ignored, and a visit still running at ``as_of`` is
+        ``open`` (censored: its dwell so far is not a finished dwell). Default: latest date
+        in the data.
+    reentry
+        ``"all"`` keeps every visit; ``"first"`` / ``"last"`` keep one visit per deal and
+        stage (the outcome and dwell of that visit).
+
+    Returns
+    -------
+    DataFrame
+        opportunity_id, stage, order (funnel position), visit (1 = first), entered_at,
+        exited_at (NaT while open), next_stage, dwell_days (to exit, or to ``as_of`` when
+        open), outcome (``advanced``, ``skipped`` = advanced past one or more stages,
+        ``regressed``, ``won``, ``lost``, ``open``), censored, and the deal's segment columns
+        (channel, owner, region, ...). ``attrs`` hold the counting rules and whether the
+        history is coarse (derived from opportunities only).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> t = sa.stage_transitions(sa.read_dataset(), as_of="2026-06-30")
+    >>> t["outcome"].isin(["advanced", "skipped", "regressed", "won", "lost", "open"]).all()
+    True
+    """
+    if reentry not in ("all", "first", "last"):
+        raise ValueError("reentry must be 'all', 'first' or 'last'")
+    hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
+    coarse = hist is None
+    if coarse:
+        if opps is None:
+            raise ValueError("stage_transitions needs stage_history or opportunities")
+        hist = coarse_history(opps, cfg)
+    t_as_of = as_of_ts(as_of, (hist, "entered_at"))
+    order = {k: i for i, k in enumerate(cfg.keys)}
+    n_open = len(cfg.open_keys)
+    h = hist.loc[hist["entered_at"] <= t_as_of, ["opportunity_id", "stage", "entered_at"]]
+    h = h.assign(order=h["stage"].map(order).astype("int64"))
+    h = h.sort_values(["opportunity_id", "entered_at", "order"], kind="mergesort").reset_index(
+        drop=True
+    )
+    same = h["opportunity_id"].eq(h["opportunity_id"].shift(-1))
+    nxt_stage = h["stage"].shift(-1).where(same)
+    nxt_order = h["order"].shift(-1).where(same)
+    exited = h["entered_at"].shift(-1).where(same)
+    is_open_stage = h["order"] < n_open
+    out = h[is_open_stage].copy()
+    nxt_stage, nxt_order, exited = (
+        nxt_stage[is_open_stage],
+        nxt_order[is_open_stage],
+        exited[is_open_stage],
+    )
+    out["exited_at"] = exited.astype("datetime64[ns]")
+    out["next_stage"] = nxt_stage.astype("string")
+
+    def b(cond: pd.Series) -> np.ndarray:
+        return cond.astype("boolean").fillna(False).to_numpy(dtype=bool)
+
+    outcome = np.select(
+        [
+            b(nxt_stage.isna()),
+            b(nxt_stage == cfg.won),
+            b(nxt_stage == cfg.lost),
+            b(nxt_order < out["order"]),
+            b(nxt_order == out["order"] + 1),
+        ],
+        ["open", "won", "lost", "regressed", "advanced"],
+        default="skipped",
+    )
+    out["outcome"] = outcome
+    out["censored"] = out["outcome"] == "open"
+    end = out["exited_at"].fillna(t_as_of)
+    out["dwell_days"] = (end - out["entered_at"]).dt.total_seconds() / 86400.0
+    out["visit"] = out.groupby(["opportunity_id", "stage"]).cumcount() + 1
+    if reentry != "all":
+        out = out.drop_duplicates(["opportunity_id", "stage"], keep=reentry)
+    if opps is not None:
+        seg = [
+            c
+            for c in (*SEGMENTS, "created_at", "amount", "status", "loss_reason")
+            if c in opps.columns
+        ]
+        out = out.merge(opps[["opportunity_id", *seg]], on="opportunity_id", how="left")
+    cols = [
+        "opportunity_id",
+        "stage",
+        "order",
+        "visit",
+        "entered_at",
+        "exited_at",
+        "next_stage",
+        "dwell_days",
+        "outcome",
+        "censored",
+    ]
+    out = out[cols + [c for c in out.columns if c not in cols]].reset_index(drop=True)
+    out.attrs = {
+        "as_of": str(t_as_of.date()),
+        "reentry": reentry,
+        "coarse_history": coarse,
+        "counting_rules": COUNTING_RULES,
+        "note": (
+            "coarse history derived from opportunities (created and closed dates only): "
+            "stage dwell and conversion between open stages are not observed"
+        )
+        if coarse
+        else "",
+    }
+    return out
