@@ -131,7 +131,11 @@ def plot_dwell_by_rep(transitions: pd.DataFrame, stage: str, ax=None, *, by: str
     ax = _ax(ax)
     d = transitions[(transitions["stage"] == stage) & ~transitions["censored"]]
     groups = sorted(d[by].dropna().unique())
-    ax.boxplot([d.loc[d[by] == g, "dwell_days"] for g in groups], vert=False, showfliers=False)
+    ax.boxplot(
+        [d.loc[d[by] == g, "dwell_days"] for g in groups],
+        orientation="horizontal",
+        showfliers=False,
+    )
     ax.set_yticks(range(1, len(groups) + 1), groups, fontsize=8)
     ax.set_xlabel("days in stage")
     ax.set_title(f"Dwell in {stage} by {by}")

@@ -65,6 +65,9 @@ class StageConfig:
     name: str
     stages: tuple[Stage, ...]
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    #: Stage a closed deal is taken to have entered at creation when there is no stage
+    #: history (default: the first open stage). Maven's export: ``engaging``.
+    coarse_entry: str | None = None
 
     def __post_init__(self) -> None:
         keys = [s.key for s in self.stages]
@@ -85,6 +88,10 @@ class StageConfig:
                     )
                 lookup[norm] = s.key
         object.__setattr__(self, "_lookup", lookup)
+        if self.coarse_entry is not None and self.coarse_entry not in self.open_keys:
+            raise ValueError(
+                f"coarse_entry {self.coarse_entry!r} is not an open stage of {self.name!r}"
+            )
 
     # ----- construction
     @classmethod
@@ -117,7 +124,10 @@ class StageConfig:
                 )
             )
         return cls(
-            str(spec.get("name", "custom")), tuple(stages), dict(spec.get("provenance") or {})
+            str(spec.get("name", "custom")),
+            tuple(stages),
+            dict(spec.get("provenance") or {}),
+            spec.get("coarse_entry"),
         )
 
     @classmethod
@@ -135,6 +145,8 @@ class StageConfig:
         out: dict[str, Any] = {"name": self.name}
         if self.provenance:
             out["provenance"] = dict(self.provenance)
+        if self.coarse_entry:
+            out["coarse_entry"] = self.coarse_entry
         out["open"] = [one(s) for s in self.stages if s.kind == "open"]
         out["won"] = one(self.won_stage)
         out["lost"] = one(self.lost_stage)
@@ -160,7 +172,9 @@ class StageConfig:
             replace(s, probability=float(probabilities[s.key])) if s.key in probabilities else s
             for s in self.stages
         )
-        return StageConfig(self.name, stages, dict(provenance or self.provenance))
+        return StageConfig(
+            self.name, stages, dict(provenance or self.provenance), self.coarse_entry
+        )
 
     # ----- queries
     @property

@@ -77,3 +77,12 @@ def test_yaml_round_trip_with_calibrated_probabilities(tmp_path):
     assert back.keys == cfg.keys
     with pytest.raises(ValueError):
         cfg.with_probabilities({"won": 0.5})
+
+
+def test_coarse_entry_is_validated_and_round_trips(tmp_path):
+    cfg = load_stages("maven")
+    assert cfg.coarse_entry == "engaging"
+    assert load_stages(cfg.to_yaml(tmp_path / "m.yaml")).coarse_entry == "engaging"
+    spec = cfg.to_dict() | {"coarse_entry": "won"}
+    with pytest.raises(ValueError, match="coarse_entry"):
+        StageConfig.from_dict(spec)

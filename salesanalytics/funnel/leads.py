@@ -89,11 +89,13 @@ def conversion_by(
     out["won_amount"] = ld[ld["_status"] == "won"].groupby(by, dropna=False)["_won_amount"].sum()
     out["won_amount"] = out["won_amount"].fillna(0.0)
     out = out.reset_index()
+    for c in ("leads", "opportunities", "won", "lost", "open"):
+        out[c] = out[c].astype("int64")
     out["lead_to_opportunity"] = out["opportunities"] / out["leads"]
     out["lead_to_opportunity_low"], out["lead_to_opportunity_high"] = wilson(
         out["opportunities"], out["leads"]
     )
-    closed = out["won"] + out["lost"]
+    closed = (out["won"] + out["lost"]).astype(float)
     out["win_rate"] = out["won"] / closed.where(closed > 0)
     out["win_rate_low"], out["win_rate_high"] = wilson(out["won"], closed)
     out["lead_to_won"] = out["won"] / out["leads"]

@@ -28,11 +28,7 @@ def coarse_history(opportunities: pd.DataFrame, stages: StageConfig) -> pd.DataF
     (default: the first open stage), open deals at their current stage; closed deals then
     enter won/lost at ``closed_at``. Dwell before a close is created-to-close.
     """
-    entry = (
-        stages.provenance.get("coarse_entry", stages.open_keys[0])
-        if stages.provenance
-        else stages.open_keys[0]
-    )
+    entry = stages.coarse_entry or stages.open_keys[0]
     o = opportunities
     closed = o["status"].isin(["won", "lost"]).to_numpy()
     first = pd.DataFrame(

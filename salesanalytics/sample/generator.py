@@ -460,22 +460,20 @@ def _truth(proc: Process, seed, end, months, o_ch, o_rep, tables) -> dict:
     np.add.at(counts, (o_ch, o_rep), 1)
     win = np.zeros((nc, nr, 6))
     reach = np.zeros((nc, nr, 6))
+    visits = np.zeros((nc, nr, 6))
     fwd = np.zeros((nc, nr, 6))
     for c in range(nc):
         for r in range(nr):
-            win[c, r], reach[c, r], fwd[c, r] = (
-                proc.win_probability(c, r),
-                proc.reach_probability(c, r),
-                proc.forward_probability(c, r),
-            )
-    w = counts[:, :, None] * reach  # deals expected to reach each stage, per cell
+            win[c, r] = proc.win_probability(c, r)
+            reach[c, r] = proc.reach_probability(c, r)
+            visits[c, r] = proc.expected_visits(c, r)
+            fwd[c, r] = proc.forward_probability(c, r)
 
-    def mix(values, axis):
-        return (w * values).sum(axis=axis) / w.sum(axis=axis)
-
-    def table(values):
+    def table(values, weights):
+        w = counts[:, :, None] * weights
         overall = (w * values).sum(axis=(0, 1)) / w.sum(axis=(0, 1))
-        by_c, by_r = mix(values, 1), mix(values, 0)
+        by_c = (w * values).sum(axis=1) / w.sum(axis=1)
+        by_r = (w * values).sum(axis=0) / w.sum(axis=0)
         return {
             "by_stage": {s: round(float(overall[i]), 6) for i, s in enumerate(STAGES)},
             "by_stage_channel": {
@@ -493,7 +491,8 @@ def _truth(proc: Process, seed, end, months, o_ch, o_rep, tables) -> dict:
     exit_mult = (1 - p_lost) + p_lost * LOST_DWELL_MULTIPLIER
     med = np.stack([proc.dwell_median(np.full(nr, c), np.arange(nr)) for c in range(nc)])
     mean_dwell = med * lognormal_mean * exit_mult
-    dwell = table(mean_dwell)
+    dwell = table(mean_dwell, visits)
+    conversion = fwd / (1 - np.array(BACK))[None, None, :]
     return {
         "seed": seed,
         "effects": proc.effects,
@@ -515,14 +514,17 @@ def _truth(proc: Process, seed, end, months, o_ch, o_rep, tables) -> dict:
             "bottleneck": BOTTLENECK if proc.effects else None,
             "slow_rep": SLOW_REP if proc.effects else None,
         },
-        "win_probability": table(win),
-        "forward_probability": table(fwd),
+        "win_probability": table(win, reach),
+        "forward_probability": table(fwd, visits),
+        "conversion": table(conversion, visits),
         "mean_dwell_days": dwell,
         "notes": (
-            "Probabilities are exact for the Markov chain; segment tables mix cells by the "
-            "realised number of opportunities times the chance of reaching the stage. "
-            "forward_probability: the move out of a stage goes forward (next, skip or won). "
-            "mean_dwell_days: mean over all exits (lost exits dwell longer)."
+            "Probabilities are exact for the Markov chain. win_probability: P(won | in the "
+            "stage), cells mixed by realised opportunities x chance of reaching the stage. "
+            "Per-visit tables mix cells by realised opportunities x expected visits: "
+            "forward_probability, P(the move out of a stage goes forward: next, skip or won); "
+            "conversion, P(forward | forward or lost), i.e. advanced / (advanced + lost); "
+            "mean_dwell_days, mean over all exits (lost exits dwell longer)."
         ),
         "lead_drivers": {
             "standardised_coefficients": LEAD_DRIVERS,

@@ -147,6 +147,11 @@ class Process:
             out[j] = h[others.index(0)]
         return out
 
+    def expected_visits(self, ch: int, rep: int) -> np.ndarray:
+        """Expected number of visits to each open stage for a deal created in prospect, shape [6]."""
+        T = self.transition_matrix(ch, rep)
+        return np.linalg.inv(np.eye(6) - T[:6, :6])[0]
+
     def forward_probability(self, ch: int, rep: int) -> np.ndarray:
         """P(the move out of stage i is forward: next stage, a skip, or won), shape [6]."""
         p = self.advance_probability(np.array([ch]), np.array([rep]))[0]
