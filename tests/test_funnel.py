@@ -13,7 +13,7 @@ from salesanalytics.funnel.bottlenecks import holm
 from salesanalytics.funnel.dwell import km_quantile
 from salesanalytics.sample import generate
 
-H = pd.DataFrame(
+HISTORY = pd.DataFrame(
     [
         ("D1", "prospect", "2024-01-01"),
         ("D1", "contacted", "2024-01-03"),
@@ -31,7 +31,7 @@ H = pd.DataFrame(
     ],
     columns=["opportunity_id", "stage", "entered_at"],
 )
-O = pd.DataFrame(
+OPPS = pd.DataFrame(
     {
         "opportunity_id": ["D1", "D2", "D3", "D4"],
         "owner": ["a", "a", "b", "b"],
@@ -45,7 +45,7 @@ O = pd.DataFrame(
 
 @pytest.fixture(scope="module")
 def tiny():
-    return sa.read_dataset({"opportunities": O, "stage_history": H})
+    return sa.read_dataset({"opportunities": OPPS, "stage_history": HISTORY})
 
 
 def test_transitions_outcomes_and_dwell_by_hand(tiny):
