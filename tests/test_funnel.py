@@ -296,3 +296,21 @@ def test_plots_return_axes(sample_ds, sample_t):
         1,
     )
     plt.close("all")
+
+
+def test_bottleneck_benchmarks_rate_and_previous(sample_ds, sample_t):
+    rate = sa.find_bottlenecks(sample_ds, transitions=sample_t, benchmark={"proposal": 0.62})
+    flagged = rate[rate["flagged"]]
+    assert flagged[["stage", "channel"]].values.tolist() == [["proposal", "trade_show"]]
+    prev = sa.find_bottlenecks(
+        sample_ds, transitions=sample_t, benchmark="previous", split="2025-07-01"
+    )
+    row = prev[(prev["stage"] == "proposal") & (prev["channel"] == "trade_show")].iloc[0]
+    assert not row["flagged"]  # the planted bottleneck was there all along: no change
+    assert 0.15 < row["benchmark"] < 0.45
+
+
+def test_segment_by_lead_grade(sample_ds, sample_t):
+    f = sa.funnel_summary(sample_ds, transitions=sample_t, by="grade")
+    assert set(f["grade"].dropna()) == {"A", "B", "C"}
+    assert f.groupby("stage")["reached"].sum()["prospect"] == len(sample_ds.opportunities)

@@ -141,12 +141,14 @@ def stage_transitions(
     out["visit"] = out.groupby(["opportunity_id", "stage"]).cumcount() + 1
     if reentry != "all":
         out = out.drop_duplicates(["opportunity_id", "stage"], keep=reentry)
+    if opps is not None and ds is not None and ds.leads is not None and "grade" not in opps.columns:
+        leads = ds.leads.dropna(subset=["opportunity_id"]) if "opportunity_id" in ds.leads else None
+        if leads is not None and "grade" in leads.columns and len(leads):
+            grade = leads.drop_duplicates("opportunity_id").set_index("opportunity_id")["grade"]
+            opps = opps.assign(grade=opps["opportunity_id"].map(grade))  # the lead's grade
     if opps is not None:
-        seg = [
-            c
-            for c in (*SEGMENTS, "created_at", "amount", "status", "loss_reason")
-            if c in opps.columns
-        ]
+        extra = ("grade", "created_at", "amount", "status", "loss_reason")
+        seg = [c for c in (*SEGMENTS, *extra) if c in opps.columns]
         out = out.merge(opps[["opportunity_id", *seg]], on="opportunity_id", how="left")
     cols = [
         "opportunity_id",

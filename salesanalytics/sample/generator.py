@@ -32,7 +32,14 @@ from .process import (
     Process,
 )
 
-__all__ = ["SampleData", "generate", "write_sample", "DEFAULT_SEED", "LEAD_DRIVERS"]
+__all__ = [
+    "SampleData",
+    "generate",
+    "generate_pipeline",
+    "write_sample",
+    "DEFAULT_SEED",
+    "LEAD_DRIVERS",
+]
 
 DEFAULT_SEED = 20240701
 START = pd.Timestamp("2024-07-01")
@@ -338,6 +345,47 @@ def generate(
     tables = {k: v for k, v in tables.items() if v is not None}
     truth = _truth(proc, seed, end, months, o_ch, o_rep, tables)
     return SampleData(tables, truth)
+
+
+def generate_pipeline(
+    n_opportunities: int, seed: int = DEFAULT_SEED, *, effects: bool = True, months: int = 24
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Opportunities and stage history only, straight from the chain (for benchmarks).
+
+    Same process as :func:`generate` without leads, accounts or activities, so millions of
+    deals take seconds. Returns ``(opportunities, stage_history)`` with canonical dtypes
+    (``status`` included), ready for the funnel functions.
+    """
+    rng = np.random.default_rng(seed)
+    proc = Process(effects=effects)
+    end = float((START + pd.DateOffset(months=months) - START).days)
+    ch = _choice(rng, CHANNELS, [c[1] for c in CHANNELS], n_opportunities)
+    rep = rng.integers(0, len(REPS), n_opportunities)
+    t0 = np.sort(rng.random(n_opportunities) * end)
+    hist, final, t_final = _simulate(rng, proc, ch, rep, t0, end)
+    ids = pd.Series(np.arange(1, n_opportunities + 1)).map("OPP-{:07d}".format).to_numpy()
+    names = np.array(STAGES + TERMINAL)
+    status = np.where(final == WON, "won", np.where(final == LOST, "lost", "open"))
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": pd.array(ids, dtype="string"),
+            "owner": pd.array(np.array([r[0] for r in REPS])[rep], dtype="string"),
+            "created_at": _days(t0),
+            "stage": pd.array(names[final], dtype="string"),
+            "amount": np.round(8_000 * np.exp(rng.normal(0, 0.8, n_opportunities)), -2),
+            "channel": pd.array(np.array([c[0] for c in CHANNELS])[ch], dtype="string"),
+            "closed_at": _days(t_final).where(final >= WON),
+            "status": pd.array(status, dtype="string"),
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "opportunity_id": pd.array(ids[hist["deal"].to_numpy()], dtype="string"),
+            "stage": pd.array(names[hist["state"].to_numpy()], dtype="string"),
+            "entered_at": _days(hist["t"].to_numpy()),
+        }
+    )
+    return opps, history
 
 
 def _simulate(rng, proc: Process, ch, rep, t0, end):

@@ -1,0 +1,1 @@
+"""Speed, memory and statistical-quality benchmarks (``python3 tasks.py bench``)."""
