@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sys
 
-from . import funnel_speed
+from . import funnel_speed, stage_calibration
 from .results import write_section
 
-SECTIONS = {"funnel": funnel_speed.run}
+SECTIONS = {"funnel": funnel_speed.run, "calibration": stage_calibration.run}
 
 
 def main(argv: list[str]) -> int:

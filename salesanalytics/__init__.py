@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .calibration import (
+    CalibrationReport,
+    ConfiguredProbabilities,
+    EmpiricalStageRate,
+    GlobalWinRate,
+    NaiveBayesOdoo,
+    StageProbabilityModel,
+    calibration_report,
+)
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
@@ -32,10 +41,12 @@ from .plots import (
     plot_funnel,
     plot_monthly,
     plot_quality,
+    plot_reliability,
     plot_stage_distribution,
 )
 from .quality import format_notes, quality_impact, quality_summary, rejected_examples
 from .schema import TABLES, DataContractError
+from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
 
 try:
@@ -44,6 +55,14 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+source"
 
 __all__ = [
+    "CalibrationReport",
+    "ConfiguredProbabilities",
+    "EmpiricalStageRate",
+    "GlobalWinRate",
+    "NaiveBayesOdoo",
+    "StageProbabilityModel",
+    "calibration_report",
+    "pipeline_as_of",
     "COUNTING_RULES",
     "conversion_by",
     "find_bottlenecks",
@@ -53,6 +72,7 @@ __all__ = [
     "plot_conversion_heatmap",
     "plot_dwell_by_rep",
     "plot_funnel",
+    "plot_reliability",
     "rep_dwell",
     "response_sla",
     "stage_dwell",

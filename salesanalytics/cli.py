@@ -97,6 +97,29 @@ def _cmd_validate(args) -> int:
     return 1 if errors else 0
 
 
+def _cmd_calibrate_stages(args) -> int:
+    from .calibration import StageProbabilityModel
+    from .dataset import read_dataset
+
+    try:
+        ds = read_dataset(args.data, stages=args.stages)
+        model = StageProbabilityModel(
+            by=args.by or None, half_life_days=args.half_life, min_count=args.min_count
+        ).fit(ds, as_of=args.as_of)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    path = model.to_yaml(args.out)
+    stage = model.table_.drop_duplicates("stage")
+    for _, r in stage.iterrows():
+        print(
+            f"{r['stage']:>20}: {r['stage_estimate']:.3f} [{r['low']:.3f}, {r['high']:.3f}] "
+            f"from {int(r['entered'])} deals (configured {r['configured']:.2f})"
+        )
+    print(f"written: {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salesanalytics", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -148,6 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--dayfirst", action="store_true", default=None, help="ambiguous slash dates are D/M/Y"
     )
     v.set_defaults(func=_cmd_validate)
+    cal = sub.add_parser("calibrate", help="fit and export calibrated parameters")
+    cal_sub = cal.add_subparsers(dest="what", required=True)
+    cs = cal_sub.add_parser("stages", help="stage win probabilities -> stage config YAML")
+    cs.add_argument(
+        "--data", default="", help="folder of table files (default: the bundled sample)"
+    )
+    cs.add_argument("--as-of", required=True, help="fit on what was known at this date (ISO)")
+    cs.add_argument(
+        "--out",
+        required=True,
+        help="YAML to write, e.g. params/calibrated/stage_probabilities.yaml",
+    )
+    cs.add_argument("--stages", default=None, help="stage preset or YAML")
+    cs.add_argument("--by", nargs="*", help="segment columns shrunk toward the stage estimate")
+    cs.add_argument("--half-life", type=float, default=None, help="recency half-life in days")
+    cs.add_argument("--min-count", type=int, default=30, help="fewest deals per segment cell")
+    cs.set_defaults(func=_cmd_calibrate_stages)
     return p
 
 

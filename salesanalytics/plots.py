@@ -170,3 +170,28 @@ def plot_bottlenecks(bottlenecks: pd.DataFrame, ax=None, *, top: int = 10):
     ax.set_title("Weakest stage conversions vs benchmark")
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax
+
+
+def plot_reliability(reliability: pd.DataFrame, ax=None):
+    """Reliability curves of :func:`calibration_report` (``report.reliability``): predicted vs observed."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect")
+    for name, g in reliability.groupby("model", sort=False):
+        line = ax.plot(
+            g["mean_predicted"], g["observed"], marker="o", markersize=3, label=str(name)
+        )[0]
+        ax.fill_between(
+            g["mean_predicted"],
+            g["observed_low"],
+            g["observed_high"],
+            color=line.get_color(),
+            alpha=0.12,
+        )
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted win probability")
+    ax.set_ylabel("observed win rate")
+    ax.set_title("Reliability (out of time)")
+    ax.legend(fontsize=7, frameon=False)
+    return ax

@@ -147,6 +147,30 @@ class Process:
             out[j] = h[others.index(0)]
         return out
 
+    def win_probability_given_age(self, ch, rep, stage, age_days) -> np.ndarray:
+        """Exact P(won | in open stage ``stage`` for ``age_days`` so far), per deal.
+
+        The exit still to come is forward, back or lost with prior weights times the chance
+        that its lognormal dwell exceeds the age already spent (lost exits dwell longer).
+        """
+        from scipy.stats import norm
+
+        ch, rep, s = np.asarray(ch), np.asarray(rep), np.asarray(stage)
+        age = np.maximum(np.asarray(age_days, float), 1e-9)
+        rows = np.arange(len(s))
+        p = self.advance_probability(ch, rep)[rows, s]
+        med = self.dwell_median(ch, rep)[rows, s]
+        back, skip = np.array(BACK)[s], np.array(SKIP)[s]
+        win = np.stack([self.win_probability(c, r) for c, r in zip(ch, rep)])  # [n, 6]
+        w_ext = np.concatenate([win, np.ones((len(s), 1)), np.ones((len(s), 1))], axis=1)
+        nxt = np.minimum(s + 1, 6)
+        v_fwd = (1 - skip) * w_ext[rows, nxt] + skip * w_ext[rows, np.minimum(s + 2, 6)]
+        v_back = np.where(s > 0, win[rows, np.maximum(s - 1, 0)], 0.0)
+        surv = norm.sf((np.log(age) - np.log(med)) / DWELL_SIGMA)
+        surv_lost = norm.sf((np.log(age) - np.log(med * LOST_DWELL_MULTIPLIER)) / DWELL_SIGMA)
+        w_fwd, w_back, w_lost = (1 - back) * p * surv, back * surv, (1 - back) * (1 - p) * surv_lost
+        return (w_fwd * v_fwd + w_back * v_back) / (w_fwd + w_back + w_lost)
+
     def expected_visits(self, ch: int, rep: int) -> np.ndarray:
         """Expected number of visits to each open stage for a deal created in prospect, shape [6]."""
         T = self.transition_matrix(ch, rep)

@@ -1,0 +1,436 @@
+"""StageProbabilityModel: P(win | stage, segment, age in stage) learned from history."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import Dataset
+from ..funnel._common import as_list, wilson
+from ..funnel.transitions import stage_transitions
+from ..stages import StageConfig, load_stages
+from .estimators import CompetingRisks, aalen_johansen, shrink
+
+__all__ = ["StageProbabilityModel", "stage_visits"]
+
+
+def stage_visits(t: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """First visit of each deal to each stage with the deal's fate as known at ``as_of``.
+
+    ``duration`` runs from the stage entry to the deal's close (won/lost) or, for deals
+    still open, to ``as_of`` (censored).
+    """
+    last = t.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
+    fate = last["outcome"].where(last["outcome"].isin(["won", "lost"]))
+    closed_at = last["exited_at"].where(fate.notna())
+    first = t.sort_values(["opportunity_id", "order", "visit"], kind="mergesort").drop_duplicates(
+        ["opportunity_id", "stage"]
+    )
+    end = first["opportunity_id"].map(closed_at).fillna(as_of)
+    return first.assign(
+        fate=first["opportunity_id"].map(fate).to_numpy(),
+        duration=((end - first["entered_at"]).dt.total_seconds() / 86400).clip(lower=0).to_numpy(),
+    ).reset_index(drop=True)
+
+
+class StageProbabilityModel:
+    """Win probability per stage (and segment) from history, with open deals censored.
+
+    Parameters
+    ----------
+    by
+        Segment column(s) (e.g. ``"channel"``); segment estimates are shrunk toward their
+        stage's estimate (beta-binomial empirical Bayes).
+    half_life_days
+        Recency weighting: a deal that entered a stage ``half_life_days`` before ``as_of``
+        counts half. ``None``: all history counts equally.
+    window_days
+        Period estimate: only time at risk and closes within the last ``window_days`` before
+        ``as_of`` count (left truncation), so the estimate follows a pipeline whose win rate
+        drifts. ``None``: all history. ``"auto"``: chosen among ``WINDOW_CANDIDATES`` by an
+        inner out-of-time check on data known at ``as_of`` (see ``window_selection_``).
+    min_count
+        Segments with fewer deals entering a stage fall back to the stage estimate (with a
+        warning).
+    age_effect
+        Adjust for time already spent in the stage (deals stuck longer win less), from the
+        competing exits (forward, back, lost) of the stage's visits.
+    stages
+        Stage config; default the dataset's.
+
+    Attributes
+    ----------
+    table_ : DataFrame
+        Per stage (and segment): entered, won, lost, open, estimate with ``low``/``high``,
+        the stage estimate it was shrunk toward, and the configured probability.
+    as_of_ : Timestamp
+    data_sha256_ : str
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> ds = sa.read_dataset()
+    >>> m = sa.StageProbabilityModel(by="channel").fit(ds, as_of="2025-12-31")
+    >>> p = m.predict_proba(sa.pipeline_as_of(ds, "2025-12-31"))
+    >>> bool(((p >= 0) & (p <= 1)).all())
+    True
+    """
+
+    #: Windows tried by ``window_days="auto"`` (None: all history), and the inner check's length.
+    WINDOW_CANDIDATES = (None, 180.0, 90.0, 60.0)
+    VALIDATION_DAYS = 90
+
+    def __init__(
+        self,
+        by=None,
+        *,
+        half_life_days: float | None = None,
+        window_days: float | None = None,
+        min_count: int = 30,
+        age_effect: bool = True,
+        alpha: float = 0.05,
+        stages=None,
+    ) -> None:
+        self.by = by
+        self.half_life_days = half_life_days
+        self.window_days = window_days
+        self.min_count = min_count
+        self.age_effect = age_effect
+        self.alpha = alpha
+        self.stages = stages
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        dataset: Dataset | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        **frames,
+    ) -> StageProbabilityModel:
+        """Learn from what was known at ``as_of`` (history after it is ignored)."""
+        if as_of is None:
+            raise ValueError("fit needs as_of: the date the estimate is made on")
+        cfg = load_stages(
+            self.stages
+            if self.stages is not None
+            else (dataset.stages if dataset is not None else frames.get("stages"))
+        )
+        t = (
+            transitions
+            if transitions is not None
+            else stage_transitions(dataset, as_of=as_of, **frames)
+        )
+        as_of_ts = (
+            pd.Timestamp(t.attrs["as_of"]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+        )
+        t = t[t["entered_at"] <= as_of_ts]
+        window = self.window_days
+        if window == "auto":
+            window, self.window_selection_ = self._select_window(dataset, t, as_of_ts, frames)
+        self.window_ = window
+        by = as_list(self.by)
+        v = stage_visits(t, as_of_ts)
+        w = (
+            0.5 ** ((as_of_ts - v["entered_at"]).dt.total_seconds() / 86400 / self.half_life_days)
+            if self.half_life_days
+            else pd.Series(1.0, index=v.index)
+        )
+        v = v.assign(_w=w.to_numpy())
+        if window:  # period estimate: only exposure and events inside the window
+            start = as_of_ts - pd.Timedelta(days=window)
+            trunc = ((start - v["entered_at"]).dt.total_seconds() / 86400).clip(lower=0)
+            v = v.assign(_entry=trunc.to_numpy())
+            v = v[v["duration"] > v["_entry"]]
+        else:
+            v = v.assign(_entry=0.0)
+        self.stages_ = cfg
+        self.by_ = by
+        self.as_of_ = as_of_ts.normalize()
+        self.data_sha256_ = hashlib.sha256(
+            pd.util.hash_pandas_object(
+                t[["opportunity_id", "stage", "entered_at", "outcome"]], index=False
+            )
+            .to_numpy()
+            .tobytes()
+        ).hexdigest()
+        self.curves_: dict[str, CompetingRisks] = {}
+        rows, stage_p = [], {}
+        for s in cfg.open_keys:
+            g = v[v["stage"] == s]
+            cr = aalen_johansen(g["duration"], g["fate"], ("won", "lost"), g["_w"], g["_entry"])
+            self.curves_[s] = cr
+            p, n_eff = _eventual(cr, g)
+            stage_p[s] = p
+            lo, hi = wilson(np.array([p * n_eff]), np.array([n_eff]), self.alpha)
+            rows.append(
+                {
+                    "stage": s,
+                    **dict.fromkeys(by, "(all)"),
+                    **_counts(g),
+                    "estimate": p,
+                    "low": lo[0],
+                    "high": hi[0],
+                    "stage_estimate": p,
+                    "effective_n": n_eff,
+                }
+            )
+        self.stage_estimate_ = pd.Series(stage_p, name="estimate")
+        if by:
+            rows += self._segments(v, by, stage_p)
+        table = pd.DataFrame(rows)
+        table["configured"] = table["stage"].map(cfg.probabilities)
+        self.table_ = table
+        self._fit_age(t, stage_p, cfg)
+        return self
+
+    def _select_window(self, dataset, t, as_of_ts, frames) -> tuple[float | None, pd.DataFrame]:
+        """Pick the window by an inner out-of-time check that uses only data known at ``as_of``.
+
+        Each candidate is fitted ``VALIDATION_DAYS`` before ``as_of`` and scores (log-loss) the
+        deals open then and at the next month starts, against their fate known at ``as_of``.
+        """
+        from ..snapshot import pipeline_as_of
+
+        inner = as_of_ts - pd.Timedelta(days=self.VALIDATION_DAYS)
+        fate = t.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")[
+            "outcome"
+        ]
+        snaps = [inner + pd.Timedelta(days=d) for d in range(0, self.VALIDATION_DAYS - 29, 30)]
+        deals = (
+            [pipeline_as_of(dataset, s.normalize(), **frames) for s in snaps]
+            if dataset is not None or frames
+            else []
+        )
+        rows = []
+        for cand in self.WINDOW_CANDIDATES:
+            model = StageProbabilityModel(
+                self.by,
+                half_life_days=self.half_life_days,
+                window_days=cand,
+                min_count=self.min_count,
+                age_effect=self.age_effect,
+                alpha=self.alpha,
+                stages=self.stages,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    model.fit(dataset, as_of=inner.normalize(), **frames)
+                except ValueError:
+                    continue
+            ps, ys = [], []
+            for d in deals:
+                y = d["opportunity_id"].map(fate)
+                d = d[y.isin(["won", "lost"]).to_numpy()]
+                if len(d):
+                    ps.append(model.predict_proba(d).to_numpy(float))
+                    ys.append((d["opportunity_id"].map(fate) == "won").to_numpy(int))
+            if ps:
+                p, y = np.clip(np.concatenate(ps), 1e-6, 1 - 1e-6), np.concatenate(ys)
+                p = np.where(np.isfinite(p), p, y.mean())
+                rows.append(
+                    {
+                        "window_days": cand,
+                        "n": len(y),
+                        "log_loss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
+                    }
+                )
+        table = pd.DataFrame(rows, columns=["window_days", "n", "log_loss"])
+        if table.empty or table["n"].iloc[0] < 100:
+            return None, table
+        best = table.loc[table["log_loss"].idxmin(), "window_days"]
+        return (None if pd.isna(best) else float(best)), table
+
+    def _segments(self, v, by, stage_p) -> list[dict]:
+        rows, fallback = [], []
+        for s in self.stages_.open_keys:
+            g = v[v["stage"] == s]
+            cells = []
+            for key, cell in g.groupby(by, dropna=False, sort=True):
+                key = key if isinstance(key, tuple) else (key,)
+                cr = aalen_johansen(
+                    cell["duration"], cell["fate"], ("won", "lost"), cell["_w"], cell["_entry"]
+                )
+                p, n_eff = _eventual(cr, cell)
+                cells.append((key, cell, p, n_eff))
+            if not cells:
+                continue
+            wins = np.array([p * n for _, _, p, n in cells])
+            ns = np.array([n for _, _, _, n in cells])
+            mean, lo, hi, kappa = shrink(wins, ns, stage_p[s], alpha=self.alpha)
+            for (key, cell, p, n_eff), m, lo_, hi_ in zip(cells, mean, lo, hi):
+                enough = len(cell) >= self.min_count
+                if not enough:
+                    fallback.append(f"{s}/{'/'.join(map(str, key))}")
+                rows.append(
+                    {
+                        "stage": s,
+                        **dict(zip(by, key)),
+                        **_counts(cell),
+                        "estimate": m if enough else stage_p[s],
+                        "low": lo_,
+                        "high": hi_,
+                        "stage_estimate": stage_p[s],
+                        "effective_n": n_eff,
+                        "raw": p,
+                        "prior_strength": kappa,
+                        "fallback": not enough,
+                    }
+                )
+        if fallback:
+            warnings.warn(
+                f"{len(fallback)} segment(s) below min_count={self.min_count} use their "
+                f"stage estimate: {', '.join(fallback[:8])}{' ...' if len(fallback) > 8 else ''}",
+                stacklevel=3,
+            )
+        return rows
+
+    def _fit_age(self, t, stage_p, cfg: StageConfig) -> None:
+        """Per stage: exit mix (forward / back / lost) by dwell, for the age adjustment."""
+        self.exit_curves_: dict[str, tuple[CompetingRisks, float, float]] = {}
+        kinds = t["outcome"].map(
+            {
+                "advanced": "forward",
+                "skipped": "forward",
+                "won": "forward",
+                "regressed": "back",
+                "lost": "lost",
+            }
+        )
+        value_of = {**stage_p, cfg.won: 1.0, cfg.lost: 0.0}
+        for i, s in enumerate(cfg.open_keys):
+            g = t[t["stage"] == s]
+            k = kinds[g.index]
+            cr = aalen_johansen(
+                g["dwell_days"], k.where(k.notna(), None), ("forward", "back", "lost")
+            )
+            fwd = g.loc[k == "forward", "next_stage"].map(value_of)
+            v_fwd = float(fwd.mean()) if len(fwd) and fwd.notna().any() else stage_p[s]
+            v_back = stage_p[cfg.open_keys[i - 1]] if i > 0 else 0.0
+            v_back = 0.0 if not np.isfinite(v_back) else v_back  # an earlier stage with no data
+            self.exit_curves_[s] = (cr, v_fwd, v_back)
+
+    # ------------------------------------------------------------------ predict
+    def age_factor(self, stage: str, age_days) -> np.ndarray:
+        """How the win probability at ``age_days`` in ``stage`` compares with at entry."""
+        cr, v_fwd, v_back = self.exit_curves_[stage]
+        age = np.asarray(age_days, float)
+
+        def g(a):
+            rem = {k: cr.final(k) - cr.cif_at(k, a) for k in ("forward", "back", "lost")}
+            tot = rem["forward"] + rem["back"] + rem["lost"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (rem["forward"] * v_fwd + rem["back"] * v_back) / tot
+
+        base = g(np.zeros(1))[0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            f = g(age) / base
+        # past the last observed exit nothing is known: keep the last finite factor
+        f = np.where(np.isfinite(f), f, np.nan)
+        if np.isnan(f).any():
+            finite = g(cr.times[cr.times <= age.max()]) / base if len(cr.times) else np.array([1.0])
+            last = finite[np.isfinite(finite)][-1] if np.isfinite(finite).any() else 1.0
+            f = np.where(np.isnan(f), last, f)
+        return f
+
+    def predict_proba(self, deals: pd.DataFrame, *, horizon_days: float | None = None):
+        """P(win eventually) for open deals (``stage``, ``age_days``, segment columns).
+
+        With ``horizon_days``, returns a DataFrame with ``p_win`` and ``p_win_within``
+        (won within that many days from now).
+        """
+        if not hasattr(self, "table_"):
+            raise RuntimeError("fit the model first")
+        unknown = set(deals["stage"].dropna()) - set(self.stages_.open_keys)
+        if unknown:
+            raise ValueError(f"not open stages of {self.stages_.name!r}: {sorted(unknown)}")
+        p = deals["stage"].map(self.stage_estimate_).astype(float)
+        if self.by_:
+            seg = self.table_[
+                self.table_.get("fallback", pd.Series(False)).eq(False)
+                & self.table_[self.by_[0]].ne("(all)")
+            ]
+            key = ["stage", *self.by_]
+            cell = deals[key].merge(seg[[*key, "estimate"]], on=key, how="left")["estimate"]
+            p = pd.Series(np.where(cell.notna(), cell.to_numpy(), p.to_numpy()), index=deals.index)
+        age = (
+            deals["age_days"].fillna(0.0)
+            if "age_days" in deals
+            else pd.Series(0.0, index=deals.index)
+        )
+        if self.age_effect:
+            factor = pd.Series(1.0, index=deals.index)
+            for s, idx in deals.groupby("stage").groups.items():
+                factor[idx] = self.age_factor(s, age[idx])
+            p = (p * factor).clip(0.0, 1.0)
+        p = p.rename("p_win")
+        if horizon_days is None:
+            return p
+        within = pd.Series(0.0, index=deals.index)
+        for s, idx in deals.groupby("stage").groups.items():
+            cr = self.curves_[s]
+            a = age[idx].to_numpy()
+            rest = cr.final("won") - cr.cif_at("won", a)
+            got = cr.cif_at("won", a + horizon_days) - cr.cif_at("won", a)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                within[idx] = np.where(rest > 0, got / rest, 0.0)
+        return pd.DataFrame({"p_win": p, "p_win_within": p * within.clip(0, 1)})
+
+    # ------------------------------------------------------------------ export
+    def to_yaml(self, path: str | Path) -> Path:
+        """Write a stage config with the calibrated probabilities and their provenance."""
+        seg = None
+        if self.by_:
+            t = self.table_[self.table_[self.by_[0]] != "(all)"]
+            seg = {
+                f"{r['stage']}|{'|'.join(str(r[b]) for b in self.by_)}": round(
+                    float(r["estimate"]), 4
+                )
+                for _, r in t.iterrows()
+            }
+        stage_rows = self.table_[
+            self.table_["stage_estimate"] == self.table_["estimate"]
+        ].drop_duplicates("stage")
+        provenance = {
+            "method": "Aalen-Johansen (won vs lost, open deals censored)"
+            + (", segments shrunk by beta-binomial empirical Bayes" if self.by_ else ""),
+            "as_of": str(self.as_of_.date()),
+            "data_sha256": self.data_sha256_,
+            "half_life_days": self.half_life_days,
+            "window_days": self.window_,
+            "by": self.by_,
+            "deals_entered": {r["stage"]: int(r["entered"]) for _, r in stage_rows.iterrows()},
+            "intervals": {
+                r["stage"]: [round(float(r["low"]), 4), round(float(r["high"]), 4)]
+                for _, r in stage_rows.iterrows()
+            },
+        }
+        if seg:
+            provenance["segment_estimates"] = seg
+        probs = {s: round(float(p), 4) for s, p in self.stage_estimate_.items()}
+        return self.stages_.with_probabilities(probs, provenance).to_yaml(path)
+
+
+def _eventual(cr: CompetingRisks, visits: pd.DataFrame) -> tuple[float, float]:
+    """P(won | resolved) at the end of follow-up, and the (weighted) number of resolved deals.
+
+    Censored deals shape the estimate but are not counted as evidence in its interval.
+    """
+    won, lost = cr.final("won"), cr.final("lost")
+    if won + lost <= 0:
+        return float("nan"), 0.0
+    return won / (won + lost), float(visits.loc[visits["fate"].notna(), "_w"].sum())
+
+
+def _counts(g: pd.DataFrame) -> dict:
+    return {
+        "entered": len(g),
+        "won": int((g["fate"] == "won").sum()),
+        "lost": int((g["fate"] == "lost").sum()),
+        "open": int(g["fate"].isna().sum()),
+    }
