@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from . import funnel_speed, stage_calibration
+from . import funnel_speed, scoring, stage_calibration
 from .results import write_section
 
-SECTIONS = {"funnel": funnel_speed.run, "calibration": stage_calibration.run}
+SECTIONS = {
+    "funnel": funnel_speed.run,
+    "calibration": stage_calibration.run,
+    "scoring": scoring.run,
+}
 
 
 def main(argv: list[str]) -> int:

@@ -46,6 +46,15 @@ from .plots import (
 )
 from .quality import format_notes, quality_impact, quality_summary, rejected_examples
 from .schema import TABLES, DataContractError
+from .scoring import (
+    LeakageError,
+    Scorecard,
+    capacity_cutoff,
+    customer_features,
+    evaluate_scorecard,
+    fit_scorecard,
+    followup_plan,
+)
 from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
 
@@ -55,6 +64,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+source"
 
 __all__ = [
+    "LeakageError",
+    "Scorecard",
+    "capacity_cutoff",
+    "customer_features",
+    "evaluate_scorecard",
+    "fit_scorecard",
+    "followup_plan",
     "CalibrationReport",
     "ConfiguredProbabilities",
     "EmpiricalStageRate",

@@ -120,6 +120,35 @@ def _cmd_calibrate_stages(args) -> int:
     return 0
 
 
+def _cmd_calibrate_scorecard(args) -> int:
+    import warnings
+
+    from .dataset import read_dataset
+    from .scoring import LeakageError, evaluate_scorecard, fit_scorecard
+
+    try:
+        ds = read_dataset(args.data, relax={args.table: args.relax} if args.relax else None)
+        history = getattr(ds, args.table)
+        if history is None:
+            raise ValueError(f"no {args.table} table in {args.data or 'the sample'}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_scorecard(
+                history, args.scorecard, outcome=args.outcome, allow_leaky=args.allow_leaky
+            )
+    except (ValueError, FileNotFoundError, KeyError, LeakageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(fit.comparison.to_string(index=False))
+    for name, card in (("hand-set", args.scorecard), ("fitted", fit.scorecard)):
+        e = evaluate_scorecard(card, history, outcome=args.outcome)
+        print(f"{name}: AUC {e.auc:.3f}, Brier {e.brier:.4f}, tiers monotone: {e.monotone}")
+    print(f"written: {fit.scorecard.to_yaml(args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="salesanalytics", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,6 +217,27 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--half-life", type=float, default=None, help="recency half-life in days")
     cs.add_argument("--min-count", type=int, default=30, help="fewest deals per segment cell")
     cs.set_defaults(func=_cmd_calibrate_stages)
+    cc = cal_sub.add_parser("scorecard", help="fit scorecard weights -> scorecard YAML")
+    cc.add_argument(
+        "--data", default="", help="folder of table files (default: the bundled sample)"
+    )
+    cc.add_argument(
+        "--scorecard",
+        required=True,
+        help="hand-set scorecard YAML or preset name (its bands are kept)",
+    )
+    cc.add_argument(
+        "--out", required=True, help="YAML to write, e.g. params/calibrated/scorecard.yaml"
+    )
+    cc.add_argument("--table", default="leads", help="table holding the history (default: leads)")
+    cc.add_argument(
+        "--outcome", default="converted", help="0/1 outcome column (default: converted)"
+    )
+    cc.add_argument("--relax", nargs="*", help="required columns of the table to treat as optional")
+    cc.add_argument(
+        "--allow-leaky", action="store_true", help="accept fields filled in after the outcome"
+    )
+    cc.set_defaults(func=_cmd_calibrate_scorecard)
     return p
 
 
