@@ -20,21 +20,15 @@
 
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
-scorecard: str = (
-    "lead_sabc"  # hand-set lead scorecard: preset name (params/scorecards) or YAML path
-)
+scorecard: str = "lead_sabc"  # hand-set lead scorecard: preset name or YAML path
 outcome: str = "converted"  # 0/1 lead outcome column
 split: str = "2025-12-01"  # fit on leads created before this date, evaluate on the rest
 leads_per_week: float = 110.0  # expected new leads per week (capacity cut-off)
 reps: int = 8  # reps working leads
 capacity_per_rep: float = 5.0  # leads each rep can work properly per week
-customer_scorecard: str = (
-    "customer_tiers"  # customer tiering scorecard (VIP / core / normal / potential)
-)
+customer_scorecard: str = "customer_tiers"  # customer tiering scorecard
 as_of: str = "2026-06-30"  # date of the customer tiering and follow-up plan, ISO
-export_path: str = (
-    ""  # when set, write the fitted scorecard here (e.g. params/calibrated/scorecard.yaml)
-)
+export_path: str = ""  # when set, write the fitted scorecard to this path
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
