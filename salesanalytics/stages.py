@@ -18,6 +18,7 @@ import pandas as pd
 import yaml
 
 from ._paths import STAGES_DIR
+from ._yaml import write_yaml
 
 __all__ = ["Stage", "StageConfig", "load_stages", "normalise_label"]
 
@@ -154,12 +155,7 @@ class StageConfig:
 
     def to_yaml(self, path: str | Path) -> Path:
         """Write the config (with provenance, if any) as YAML and return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
-        return path
+        return write_yaml(self.to_dict(), path)
 
     def with_probabilities(
         self, probabilities: Mapping[str, float], provenance: Mapping[str, Any] | None = None

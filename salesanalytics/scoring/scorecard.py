@@ -12,6 +12,7 @@ import pandas as pd
 import yaml
 
 from .._paths import PARAMS_DIR
+from .._yaml import write_yaml
 from ..clean import values as V
 
 __all__ = ["Dimension", "Scorecard", "load_scorecard", "LEAKY_FIELDS"]
@@ -171,12 +172,8 @@ class Scorecard:
         return out
 
     def to_yaml(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False), encoding="utf-8"
-        )
-        return path
+        """Write the scorecard (with provenance, if any) as YAML and return the path."""
+        return write_yaml(self.to_dict(), path)
 
     @property
     def columns(self) -> tuple[str, ...]:
