@@ -220,13 +220,6 @@ class StageConfig:
         kinds = {s.key: s.kind for s in self.stages}
         return keys.map(kinds).astype("string")
 
-    def order_of(self, keys: pd.Series) -> pd.Series:
-        """Funnel position of each stage key (won and lost come after every open stage)."""
-        return keys.map({s.key: s.order for s in self.stages}).astype("Int64")
-
-    def categorical(self, keys: pd.Series) -> pd.Categorical:
-        return pd.Categorical(keys, categories=list(self.keys), ordered=True)
-
     @property
     def probabilities(self) -> pd.Series:
         """Configured win probability per stage key (won 1, lost 0)."""

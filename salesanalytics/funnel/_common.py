@@ -64,11 +64,6 @@ def as_of_ts(as_of, *frames_and_cols) -> pd.Timestamp:
     return max(latest)
 
 
-def stage_frame(cfg: StageConfig, lang: str = "en") -> pd.DataFrame:
-    f = cfg.to_frame(lang)
-    return f[f["kind"] == "open"][["stage", "order", "label"]].reset_index(drop=True)
-
-
 def order_stages(df: pd.DataFrame, cfg: StageConfig, *extra_sort: str) -> pd.DataFrame:
     pos = df["stage"].map({k: i for i, k in enumerate(cfg.keys)})
     return (
