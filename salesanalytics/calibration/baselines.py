@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..funnel._common import as_of_ts
 from ..funnel.transitions import stage_transitions
 from ..stages import load_stages
 from .model import stage_visits
@@ -25,7 +26,7 @@ class _Baseline:
             if transitions is not None
             else stage_transitions(dataset, as_of=as_of, **frames)
         )
-        end = pd.Timestamp(t.attrs["as_of"]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+        end = as_of_ts(t.attrs["as_of"])
         return t[t["entered_at"] <= end], end
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..funnel._common import as_list, wilson
+from ..funnel._common import as_of_ts as end_of
 from ..funnel.transitions import stage_transitions
 from ..stages import StageConfig, load_stages
 from .estimators import CompetingRisks, aalen_johansen, shrink
@@ -125,9 +126,7 @@ class StageProbabilityModel:
             if transitions is not None
             else stage_transitions(dataset, as_of=as_of, **frames)
         )
-        as_of_ts = (
-            pd.Timestamp(t.attrs["as_of"]) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
-        )
+        as_of_ts = end_of(t.attrs["as_of"])
         t = t[t["entered_at"] <= as_of_ts]
         window = self.window_days
         if window == "auto":
