@@ -15,7 +15,10 @@ from salesanalytics.sample import Process
 from salesanalytics.sample.process import CHANNELS, REPS, STAGES
 
 SPLIT = "2025-12-31"
-pytestmark = pytest.mark.filterwarnings("ignore:.*below min_count:UserWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*below min_count:UserWarning"),
+    pytest.mark.filterwarnings("ignore:closes recorded over only:UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -209,11 +212,53 @@ def test_left_truncation_by_hand():
     assert plain.final("won") == pytest.approx(1 / 3 + 1 / 3)
 
 
+def test_close_date_filtered_export_is_corrected_by_delayed_entry(sample_ds, truth):
+    # an export of "deals closed since March, plus open deals": the quick losses of the
+    # earlier cohorts are gone, so counting those cohorts from their entry overstates wins
+    t = sa.stage_transitions(sample_ds)
+    last = t.drop_duplicates("opportunity_id", keep="last")
+    gone = last.loc[
+        last["outcome"].isin(["won", "lost"]) & (last["exited_at"] < "2025-03-01"),
+        "opportunity_id",
+    ]
+    assert len(gone) > 1000
+    filtered = sa.read_dataset(
+        {
+            name: getattr(sample_ds, name).pipe(lambda f: f[~f["opportunity_id"].isin(gone)])
+            for name in ("opportunities", "stage_history")
+        }
+    )
+    ours = sa.StageProbabilityModel().fit(filtered, as_of="2025-06-30")
+    naive = sa.StageProbabilityModel(history_start=None).fit(filtered, as_of="2025-06-30")
+    assert ours.history_start_ >= pd.Timestamp("2025-03-01")
+    true = truth["win_probability"]["by_stage"]["prospect"]  # 0.187
+    row = ours.table_.set_index("stage").loc["prospect"]
+    assert abs(row["estimate"] - true) < 0.01 and row["low"] <= true <= row["high"]
+    assert naive.stage_estimate_["prospect"] - true > 0.03  # 0.228: outside ours' interval
+    assert naive.stage_estimate_["prospect"] > row["high"]
+
+
+def test_short_history_warns(sample_ds):
+    with pytest.warns(UserWarning, match="closes recorded over only"):
+        m = sa.StageProbabilityModel().fit(sample_ds, as_of="2024-08-31")
+    assert m.history_days_ < 90
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        assert sa.StageProbabilityModel().fit(sample_ds, as_of=SPLIT).history_days_ > 500
+
+
 def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
     as_of = "2025-06-30"
-    m = sa.StageProbabilityModel(window_days="auto").fit(sample_ds, as_of=as_of)
-    assert list(m.window_selection_["window_days"].fillna(-1)) == [-1, 180.0, 90.0, 60.0]
+    m = sa.StageProbabilityModel(window_days="auto", age_effect="auto").fit(sample_ds, as_of=as_of)
+    sel = m.selection_
+    assert list(sel["window_days"].fillna(-1)) == [-1, 180.0, 90.0, 60.0] * 2
+    assert list(sel["age_effect"]) == [True] * 4 + [False] * 4
     assert m.window_ in (None, 180.0, 90.0, 60.0)
+    # the sample's deals do lose chances with age: the check keeps the age effect
+    assert m.age_effect_ is True
+    assert (
+        sel.loc[sel["age_effect"], "log_loss"].min() < sel.loc[~sel["age_effect"], "log_loss"].min()
+    )
     w = sa.StageProbabilityModel(window_days=90).fit(sample_ds, as_of=as_of)
     full = sa.StageProbabilityModel().fit(sample_ds, as_of=as_of)
     # a stationary process: the 90-day period estimate agrees with all history within noise
@@ -226,8 +271,8 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
             ],
         }
     )
-    again = sa.StageProbabilityModel(window_days="auto").fit(cut, as_of=as_of)
-    pd.testing.assert_frame_equal(m.window_selection_, again.window_selection_)
+    again = sa.StageProbabilityModel(window_days="auto", age_effect="auto").fit(cut, as_of=as_of)
+    pd.testing.assert_frame_equal(m.selection_, again.selection_)
 
 
 def test_cli_calibrate_stages(tmp_path, capsys):
@@ -272,8 +317,16 @@ def test_maven_out_of_time_report(public_data):
     }
     s = sa.calibration_report(models, ds, split).scores.set_index("model")
     assert np.isfinite(s[["brier", "log_loss"]].to_numpy()).all() and (s["n"] > 5000).all()
-    # at the declared split (the data's midpoint); other splits: benchmarks/RESULTS.md
-    assert (
-        s.loc["ours", "brier"] <= s["brier"].min()
-        and s.loc["ours", "log_loss"] <= s["log_loss"].min()
-    )
+    # at the declared split (the data's midpoint, 2017-05-26): 0.2191 vs 0.2222 (global)
+    base = s.drop(index="ours")
+    assert s.loc["ours", "brier"] <= base["brier"].min() - 0.002
+    assert s.loc["ours", "log_loss"] <= base["log_loss"].min()
+    # rolling: refitted at every month end with 90+ days of recorded closes (2017-05-31 ..
+    # 2017-11-30), each scoring the next month start; pooled 12,982 deal-snapshots
+    rolling = sa.calibration_report(
+        models, ds, pd.date_range("2017-05-31", "2017-11-30", freq="ME")
+    ).scores.set_index("model")
+    assert rolling["n"].min() > 12000
+    base = rolling.drop(index="ours")  # 0.2233 vs 0.2242 (global); log-loss 0.6395 vs 0.6408
+    assert rolling.loc["ours", "brier"] <= base["brier"].min()
+    assert rolling.loc["ours", "log_loss"] <= base["log_loss"].min()

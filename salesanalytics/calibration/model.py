@@ -53,13 +53,22 @@ class StageProbabilityModel:
         Period estimate: only time at risk and closes within the last ``window_days`` before
         ``as_of`` count (left truncation), so the estimate follows a pipeline whose win rate
         drifts. ``None``: all history. ``"auto"``: chosen among ``WINDOW_CANDIDATES`` by an
-        inner out-of-time check on data known at ``as_of`` (see ``window_selection_``).
+        inner out-of-time check on data known at ``as_of`` (see ``selection_``).
+    history_start
+        When the history is complete enough to count time at risk. ``"first_close"``
+        (default): the first recorded won/lost date. Exports are often filtered by close date
+        ("closed since January, plus open deals"), which silently drops the deals that closed
+        earlier, mostly the quick losses; time at risk before the first recorded close is
+        therefore not counted (delayed entry). On complete data this only drops exposure in
+        which nothing closed, so the estimate stays unbiased either way. A date: that date.
+        ``None``: count all exposure.
     min_count
         Segments with fewer deals entering a stage fall back to the stage estimate (with a
         warning).
     age_effect
-        Adjust for time already spent in the stage (deals stuck longer win less), from the
-        competing exits (forward, back, lost) of the stage's visits.
+        Adjust for time already spent in the stage (deals stuck longer usually win less), from
+        the competing exits (forward, back, lost) of the stage's visits. ``"auto"``: kept only
+        if it wins the inner out-of-time check (see ``window_days``).
     stages
         Stage config; default the dataset's.
 
@@ -84,6 +93,8 @@ class StageProbabilityModel:
     #: Windows tried by ``window_days="auto"`` (None: all history), and the inner check's length.
     WINDOW_CANDIDATES = (None, 180.0, 90.0, 60.0)
     VALIDATION_DAYS = 90
+    #: Fewer days of recorded closes than this before ``as_of``: a warning (``history_days_``).
+    MIN_HISTORY_DAYS = 90
 
     def __init__(
         self,
@@ -91,14 +102,16 @@ class StageProbabilityModel:
         *,
         half_life_days: float | None = None,
         window_days: float | None = None,
+        history_start="first_close",
         min_count: int = 30,
-        age_effect: bool = True,
+        age_effect: bool | str = True,
         alpha: float = 0.05,
         stages=None,
     ) -> None:
         self.by = by
         self.half_life_days = half_life_days
         self.window_days = window_days
+        self.history_start = history_start
         self.min_count = min_count
         self.age_effect = age_effect
         self.alpha = alpha
@@ -128,10 +141,17 @@ class StageProbabilityModel:
         )
         as_of_ts = end_of(t.attrs["as_of"])
         t = t[t["entered_at"] <= as_of_ts]
-        window = self.window_days
-        if window == "auto":
-            window, self.window_selection_ = self._select_window(dataset, t, as_of_ts, frames)
-        self.window_ = window
+        window, age = self.window_days, self.age_effect
+        if "auto" in (window, age):
+            chosen, self.selection_ = self._select(dataset, t, as_of_ts, frames)
+            window, age = chosen["window_days"], chosen["age_effect"]
+        self.window_, self.age_effect_ = window, age
+        self.history_start_ = self._history_start(t)
+        self._check_history(t, as_of_ts)
+        start = self.history_start_
+        if window:  # period estimate: only exposure and events inside the window
+            w_start = as_of_ts - pd.Timedelta(days=window)
+            start = w_start if start is None else max(start, w_start)
         by = as_list(self.by)
         v = stage_visits(t, as_of_ts)
         w = (
@@ -139,14 +159,8 @@ class StageProbabilityModel:
             if self.half_life_days
             else pd.Series(1.0, index=v.index)
         )
-        v = v.assign(_w=w.to_numpy())
-        if window:  # period estimate: only exposure and events inside the window
-            start = as_of_ts - pd.Timedelta(days=window)
-            trunc = ((start - v["entered_at"]).dt.total_seconds() / 86400).clip(lower=0)
-            v = v.assign(_entry=trunc.to_numpy())
-            v = v[v["duration"] > v["_entry"]]
-        else:
-            v = v.assign(_entry=0.0)
+        v = v.assign(_w=w.to_numpy(), _entry=_entry(v["entered_at"], start))
+        v = v[(v["duration"] > v["_entry"]) | (v["_entry"] == 0)]
         self.stages_ = cfg
         self.by_ = by
         self.as_of_ = as_of_ts.normalize()
@@ -184,17 +198,41 @@ class StageProbabilityModel:
         table = pd.DataFrame(rows)
         table["configured"] = table["stage"].map(cfg.probabilities)
         self.table_ = table
-        self._fit_age(t, stage_p, cfg)
+        self._fit_age(t, stage_p, cfg, start)
         return self
 
-    def _select_window(self, dataset, t, as_of_ts, frames) -> tuple[float | None, pd.DataFrame]:
-        """Pick the window by an inner out-of-time check that uses only data known at ``as_of``.
+    def _check_history(self, t: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
+        closes = t.loc[t["outcome"].isin(["won", "lost"]), "exited_at"]
+        span = (as_of_ts - closes.min()).days + 1 if len(closes) else 0
+        self.history_days_ = span
+        if span < self.MIN_HISTORY_DAYS:
+            warnings.warn(
+                f"closes recorded over only {span} days before {as_of_ts.date()} (fewer than "
+                f"{self.MIN_HISTORY_DAYS}): slow deals are barely represented and a quarter-end "
+                "push is not averaged out; treat these estimates as provisional",
+                stacklevel=3,
+            )
 
-        Each candidate is fitted ``VALIDATION_DAYS`` before ``as_of`` and scores (log-loss) the
-        deals open then and at the next month starts, against their fate known at ``as_of``.
+    def _history_start(self, t: pd.DataFrame) -> pd.Timestamp | None:
+        if self.history_start is None:
+            return None
+        if isinstance(self.history_start, str) and self.history_start == "first_close":
+            closes = t.loc[t["outcome"].isin(["won", "lost"]), "exited_at"]
+            return closes.min() if len(closes) else None
+        return pd.Timestamp(self.history_start).normalize()
+
+    def _select(self, dataset, t, as_of_ts, frames) -> tuple[dict, pd.DataFrame]:
+        """Settle the ``"auto"`` settings by an inner out-of-time check on data known at ``as_of``.
+
+        Each candidate setting is fitted ``VALIDATION_DAYS`` before ``as_of`` and scores
+        (log-loss) the deals open then and at the next month starts, against their fate known
+        at ``as_of``. Too few scored deals (< 100): the plain settings (all history, age effect).
         """
         from ..snapshot import pipeline_as_of
 
+        windows = self.WINDOW_CANDIDATES if self.window_days == "auto" else (self.window_days,)
+        ages = (True, False) if self.age_effect == "auto" else (self.age_effect,)
+        grid = [{"window_days": w, "age_effect": a} for a in ages for w in windows]
         inner = as_of_ts - pd.Timedelta(days=self.VALIDATION_DAYS)
         fate = t.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")[
             "outcome"
@@ -205,16 +243,21 @@ class StageProbabilityModel:
             if dataset is not None or frames
             else []
         )
+        deals = [d[d["opportunity_id"].map(fate).isin(["won", "lost"]).to_numpy()] for d in deals]
+        y = np.concatenate(
+            [np.zeros(0, int)]
+            + [(d["opportunity_id"].map(fate) == "won").to_numpy(int) for d in deals]
+        )
         rows = []
-        for cand in self.WINDOW_CANDIDATES:
+        for cand in grid:
             model = StageProbabilityModel(
                 self.by,
                 half_life_days=self.half_life_days,
-                window_days=cand,
+                history_start=self.history_start,
                 min_count=self.min_count,
-                age_effect=self.age_effect,
                 alpha=self.alpha,
                 stages=self.stages,
+                **cand,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -222,28 +265,24 @@ class StageProbabilityModel:
                     model.fit(dataset, as_of=inner.normalize(), **frames)
                 except ValueError:
                     continue
-            ps, ys = [], []
-            for d in deals:
-                y = d["opportunity_id"].map(fate)
-                d = d[y.isin(["won", "lost"]).to_numpy()]
-                if len(d):
-                    ps.append(model.predict_proba(d).to_numpy(float))
-                    ys.append((d["opportunity_id"].map(fate) == "won").to_numpy(int))
-            if ps:
-                p, y = np.clip(np.concatenate(ps), 1e-6, 1 - 1e-6), np.concatenate(ys)
-                p = np.where(np.isfinite(p), p, y.mean())
-                rows.append(
-                    {
-                        "window_days": cand,
-                        "n": len(y),
-                        "log_loss": float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))),
-                    }
-                )
-        table = pd.DataFrame(rows, columns=["window_days", "n", "log_loss"])
+            if len(y):
+                p = np.concatenate([model.predict_proba(d).to_numpy(float) for d in deals])
+                p = np.clip(np.where(np.isfinite(p), p, y.mean()), 1e-6, 1 - 1e-6)
+                loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+                rows.append({**cand, "n": len(y), "log_loss": loss})
+        table = pd.DataFrame(rows, columns=["window_days", "age_effect", "n", "log_loss"])
+        plain = {
+            "window_days": None if self.window_days == "auto" else self.window_days,
+            "age_effect": True if self.age_effect == "auto" else self.age_effect,
+        }
         if table.empty or table["n"].iloc[0] < 100:
-            return None, table
-        best = table.loc[table["log_loss"].idxmin(), "window_days"]
-        return (None if pd.isna(best) else float(best)), table
+            return plain, table
+        best = table.loc[table["log_loss"].idxmin()]
+        window = best["window_days"]
+        return {
+            "window_days": None if pd.isna(window) else float(window),
+            "age_effect": bool(best["age_effect"]),
+        }, table
 
     def _segments(self, v, by, stage_p) -> list[dict]:
         rows, fallback = [], []
@@ -289,8 +328,11 @@ class StageProbabilityModel:
             )
         return rows
 
-    def _fit_age(self, t, stage_p, cfg: StageConfig) -> None:
+    def _fit_age(self, t, stage_p, cfg: StageConfig, start) -> None:
         """Per stage: exit mix (forward / back / lost) by dwell, for the age adjustment."""
+        entry = _entry(t["entered_at"], start)
+        keep = (t["dwell_days"] > entry) | (entry == 0)
+        t, entry = t[keep], entry[keep.to_numpy()]
         self.exit_curves_: dict[str, tuple[CompetingRisks, float, float]] = {}
         kinds = t["outcome"].map(
             {
@@ -303,10 +345,15 @@ class StageProbabilityModel:
         )
         value_of = {**stage_p, cfg.won: 1.0, cfg.lost: 0.0}
         for i, s in enumerate(cfg.open_keys):
-            g = t[t["stage"] == s]
+            at = (t["stage"] == s).to_numpy()
+            g = t[at]
             k = kinds[g.index]
             cr = aalen_johansen(
-                g["dwell_days"], k.where(k.notna(), None), ("forward", "back", "lost")
+                g["dwell_days"],
+                k.where(k.notna(), None),
+                ("forward", "back", "lost"),
+                None,
+                entry[at],
             )
             fwd = g.loc[k == "forward", "next_stage"].map(value_of)
             v_fwd = float(fwd.mean()) if len(fwd) and fwd.notna().any() else stage_p[s]
@@ -362,7 +409,7 @@ class StageProbabilityModel:
             if "age_days" in deals
             else pd.Series(0.0, index=deals.index)
         )
-        if self.age_effect:
+        if self.age_effect_:
             factor = pd.Series(1.0, index=deals.index)
             for s, idx in deals.groupby("stage").groups.items():
                 factor[idx] = self.age_factor(s, age[idx])
@@ -424,6 +471,13 @@ def _eventual(cr: CompetingRisks, visits: pd.DataFrame) -> tuple[float, float]:
     if won + lost <= 0:
         return float("nan"), 0.0
     return won / (won + lost), float(visits.loc[visits["fate"].notna(), "_w"].sum())
+
+
+def _entry(entered_at: pd.Series, start) -> np.ndarray:
+    """Days from entry until ``start`` (0 when entered after it, or no start): delayed entry."""
+    if start is None:
+        return np.zeros(len(entered_at))
+    return ((start - entered_at).dt.total_seconds() / 86400).clip(lower=0).to_numpy()
 
 
 def _counts(g: pd.DataFrame) -> dict:

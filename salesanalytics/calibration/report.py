@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,48 +33,65 @@ def snapshot_predictions(
 ) -> pd.DataFrame:
     """Fit copies of ``models`` at ``split``; predict the open deals of every snapshot.
 
-    The outcome ``y`` is the deal's fate at the end of the data (1 won, 0 lost); deals
-    still open at the end are left out (their outcome is unknown).
+    ``split`` is one date, or several for a rolling evaluation: the models are refitted at
+    each split date and score the snapshots up to the next one. The outcome ``y`` is the
+    deal's fate at the end of the data (1 won, 0 lost); deals still open at the end are
+    left out (their outcome is unknown).
     """
     full = stage_transitions(dataset)
     end = pd.Timestamp(full.attrs["as_of"])
     fate = full.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")[
         "outcome"
     ]
-    split = pd.Timestamp(split)
+    splits = _splits(split)
     if snapshots is None:
+        first = splits[0]
         snapshots = (
-            pd.date_range(split, end - pd.Timedelta(days=30), freq="MS")
-            if end - split > pd.Timedelta(days=60)
-            else [split]
+            pd.date_range(first, end - pd.Timedelta(days=30), freq="MS")
+            if end - first > pd.Timedelta(days=60)
+            else [first]
         )
-        snapshots = sorted({split, *snapshots})
-    fitted = {}
-    for name, m in models.items():
-        fitted[name] = copy.deepcopy(m).fit(dataset, as_of=split)
+        snapshots = sorted({*splits, *snapshots})
+    snapshots = sorted(pd.Timestamp(s) for s in snapshots)
     parts = []
-    for snap in snapshots:
-        deals = pipeline_as_of(dataset, snap)
-        y = deals["opportunity_id"].map(fate)
-        deals = deals[y.isin(["won", "lost"])].reset_index(drop=True)
-        yy = (deals["opportunity_id"].map(fate) == "won").astype(int).to_numpy()
-        for name, m in fitted.items():
-            p = m.predict_proba(deals)
-            p = p["p_win"] if isinstance(p, pd.DataFrame) else p
-            parts.append(
-                pd.DataFrame(
-                    {
-                        "snapshot": pd.Timestamp(snap).date().isoformat(),
-                        "model": name,
-                        "opportunity_id": deals["opportunity_id"],
-                        "stage": deals["stage"],
-                        **{b: deals[b] for b in by if b in deals},
-                        "p": p.to_numpy(float),
-                        "y": yy,
-                    }
+    for i, fit_at in enumerate(splits):
+        until = splits[i + 1] if i + 1 < len(splits) else None
+        todo = [s for s in snapshots if s >= fit_at and (until is None or s < until)]
+        if not todo:
+            continue
+        fitted = {name: copy.deepcopy(m).fit(dataset, as_of=fit_at) for name, m in models.items()}
+        for snap in todo:
+            deals = pipeline_as_of(dataset, snap)
+            y = deals["opportunity_id"].map(fate)
+            deals = deals[y.isin(["won", "lost"])].reset_index(drop=True)
+            yy = (deals["opportunity_id"].map(fate) == "won").astype(int).to_numpy()
+            for name, m in fitted.items():
+                p = m.predict_proba(deals)
+                p = p["p_win"] if isinstance(p, pd.DataFrame) else p
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "split": fit_at.date().isoformat(),
+                            "snapshot": snap.date().isoformat(),
+                            "model": name,
+                            "opportunity_id": deals["opportunity_id"],
+                            "stage": deals["stage"],
+                            **{b: deals[b] for b in by if b in deals},
+                            "p": p.to_numpy(float),
+                            "y": yy,
+                        }
+                    )
                 )
-            )
     return pd.concat(parts, ignore_index=True)
+
+
+def _splits(split) -> list[pd.Timestamp]:
+    if isinstance(split, (str, pd.Timestamp)) or not isinstance(split, Iterable):
+        return [pd.Timestamp(split)]
+    out = sorted({pd.Timestamp(s) for s in split})
+    if not out:
+        raise ValueError("split: give at least one date")
+    return out
 
 
 def score_predictions(
@@ -160,7 +177,8 @@ def calibration_report(
     models
         ``{"name": estimator}``; each is fitted (a copy) with ``fit(dataset, as_of=split)``.
     split
-        The date the models are fitted on; only history up to it is used.
+        The date the models are fitted on; only history up to it is used. Several dates give
+        a rolling evaluation: refitted at each, scoring the snapshots up to the next one.
     snapshots
         Dates whose open deals are scored (default: the split and every month start after it,
         up to 30 days before the end of the data).
@@ -191,7 +209,7 @@ def calibration_report(
         .reset_index()
     )
     scores.attrs = {
-        "split": str(pd.Timestamp(split).date()),
+        "split": ", ".join(str(d.date()) for d in _splits(split)),
         "snapshots": sorted(pred["snapshot"].unique().tolist()),
         "outcome": "won (1) or lost (0) by the end of the data; deals still open then are left out",
     }
