@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
             PY, "-m", "ruff", "format", "--check", ".", env=env
         )
     if task == "notebooks":
-        return _run(PY, "-m", "salesanalytics.notebook_refresh", *extra, env=env)
+        return _run(PY, "-m", "salesanalytics._notebooks", *extra, env=env)
     if task == "bench":
         return _run(PY, "-m", "benchmarks", *extra, env=env)
     if task == "cli":

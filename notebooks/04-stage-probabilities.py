@@ -22,6 +22,7 @@
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 split: str = "2025-12-31"  # fit on history up to this date; evaluate on later snapshots
+rolling: bool = False  # also refit at every month end after split, each scoring the next month
 segment: str = "channel"  # segment whose estimates are shrunk toward the stage estimate
 half_life_days: float = 0.0  # recency weighting half-life in days; 0 means none
 min_count: int = 30  # fewest deals entering a stage before a segment gets its own estimate
@@ -47,6 +48,13 @@ model = sa.StageProbabilityModel(
 )
 model.fit(ds, as_of=split)
 print(ds)
+start = model.history_start_
+print(
+    f"closes recorded over {model.history_days_} days before {split}; time at risk counted "
+    f"from {start:%Y-%m-%d} (the first recorded close)"
+    if start is not None
+    else "time at risk counted from each deal's entry"
+)
 
 # %% [markdown]
 # ## Calibrated vs configured, per stage
@@ -91,7 +99,16 @@ models = {
     "stage rate, open dropped": sa.EmpiricalStageRate(),
     "naive Bayes (Odoo-style)": sa.NaiveBayesOdoo(fields=[segment] if segment else ()),
 }
-report = sa.calibration_report(models, ds, split, by=[segment] if segment else [])
+end = sa.stage_transitions(ds).attrs["as_of"]
+refits = (
+    [
+        pd.Timestamp(split),
+        *pd.date_range(split, pd.Timestamp(end) - pd.Timedelta(days=30), freq="ME"),
+    ]
+    if rolling
+    else [pd.Timestamp(split)]
+)
+report = sa.calibration_report(models, ds, refits, by=[segment] if segment else [])
 sa.save_table(report.scores, output_dir, "scores")
 sa.save_table(report.reliability, output_dir, "reliability")
 print(
@@ -109,6 +126,19 @@ plt.show()
 # %%
 bs = report.by_stage.pivot_table(index="stage", columns="model", values="brier")
 bs.loc[list(ds.stages.open_keys)]
+
+# %% [markdown]
+# Brier per refit date (one row unless `rolling`): a model that wins only on average is
+# fragile; compare the rows before rolling a new set of probabilities out.
+
+# %%
+by_refit = (
+    report.predictions.assign(se=(report.predictions["p"] - report.predictions["y"]) ** 2)
+    .pivot_table(index="split", columns="model", values="se", aggfunc="mean", sort=False)
+    .round(4)
+)
+sa.save_table(by_refit.reset_index(), output_dir, "brier_by_refit")
+by_refit
 
 # %% [markdown]
 # ## Export for rollout
