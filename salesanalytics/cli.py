@@ -97,6 +97,11 @@ def _cmd_validate(args) -> int:
     return 1 if errors else 0
 
 
+def days_or_auto(value: str) -> float | str:
+    """``--window`` values: a number of days or ``auto``."""
+    return value if value == "auto" else float(value)
+
+
 def _cmd_calibrate_stages(args) -> int:
     from .calibration import StageProbabilityModel
     from .dataset import read_dataset
@@ -104,7 +109,11 @@ def _cmd_calibrate_stages(args) -> int:
     try:
         ds = read_dataset(args.data, stages=args.stages)
         model = StageProbabilityModel(
-            by=args.by or None, half_life_days=args.half_life, min_count=args.min_count
+            by=args.by or None,
+            half_life_days=args.half_life,
+            window_days=args.window,
+            age_effect={"on": True, "off": False}.get(args.age_effect, args.age_effect),
+            min_count=args.min_count,
         ).fit(ds, as_of=args.as_of)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -216,6 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--by", nargs="*", help="segment columns shrunk toward the stage estimate")
     cs.add_argument("--half-life", type=float, default=None, help="recency half-life in days")
     cs.add_argument("--min-count", type=int, default=30, help="fewest deals per segment cell")
+    cs.add_argument(
+        "--window",
+        type=days_or_auto,
+        default=None,
+        help="use only the last N days of history, or 'auto'",
+    )
+    cs.add_argument(
+        "--age-effect",
+        choices=["on", "off", "auto"],
+        default="on",
+        help="adjust for days already spent in the stage ('auto': by an inner check)",
+    )
     cs.set_defaults(func=_cmd_calibrate_stages)
     cc = cal_sub.add_parser("scorecard", help="fit scorecard weights -> scorecard YAML")
     cc.add_argument(

@@ -284,6 +284,13 @@ def test_cli_calibrate_stages(tmp_path, capsys):
     assert "proposal" in printed and "configured 0.50" in printed
     cfg = sa.load_stages(out)
     assert cfg.provenance["as_of"] == SPLIT and 0.3 < cfg.probabilities["proposal"] < 0.55
+    assert cfg.provenance["history_start"] == "2024-07-14" and cfg.provenance["age_effect"]
+    args = ["calibrate", "stages", "--as-of", SPLIT, "--out", str(out), "--window", "180"]
+    assert main([*args, "--age-effect", "off"]) == 0
+    cfg = sa.load_stages(out)
+    assert cfg.provenance["window_days"] == 180.0 and cfg.provenance["age_effect"] is False
+    with pytest.raises(SystemExit):
+        main([*args[:-1], "half a year"])
     assert (
         main(
             [

@@ -449,6 +449,11 @@ class StageProbabilityModel:
             "data_sha256": self.data_sha256_,
             "half_life_days": self.half_life_days,
             "window_days": self.window_,
+            "age_effect": self.age_effect_,
+            "history_start": None
+            if self.history_start_ is None
+            else str(self.history_start_.date()),
+            "history_days": self.history_days_,
             "by": self.by_,
             "deals_entered": {r["stage"]: int(r["entered"]) for _, r in stage_rows.iterrows()},
             "intervals": {
