@@ -146,8 +146,9 @@ class StageProbabilityModel:
             chosen, self.selection_ = self._select(dataset, t, as_of_ts, frames)
             window, age = chosen["window_days"], chosen["age_effect"]
         self.window_, self.age_effect_ = window, age
-        self.history_start_ = self._history_start(t)
-        self._check_history(t, as_of_ts)
+        first_close = t.loc[t["outcome"].isin(["won", "lost"]), "exited_at"].min()
+        self.history_start_ = self._history_start(first_close)
+        self._check_history(first_close, as_of_ts)
         start = self.history_start_
         if window:  # period estimate: only exposure and events inside the window
             w_start = as_of_ts - pd.Timedelta(days=window)
@@ -201,9 +202,8 @@ class StageProbabilityModel:
         self._fit_age(t, stage_p, cfg, start)
         return self
 
-    def _check_history(self, t: pd.DataFrame, as_of_ts: pd.Timestamp) -> None:
-        closes = t.loc[t["outcome"].isin(["won", "lost"]), "exited_at"]
-        span = (as_of_ts - closes.min()).days + 1 if len(closes) else 0
+    def _check_history(self, first_close, as_of_ts: pd.Timestamp) -> None:
+        span = (as_of_ts - first_close).days + 1 if pd.notna(first_close) else 0
         self.history_days_ = span
         if span < self.MIN_HISTORY_DAYS:
             warnings.warn(
@@ -213,12 +213,11 @@ class StageProbabilityModel:
                 stacklevel=3,
             )
 
-    def _history_start(self, t: pd.DataFrame) -> pd.Timestamp | None:
+    def _history_start(self, first_close) -> pd.Timestamp | None:
         if self.history_start is None:
             return None
         if isinstance(self.history_start, str) and self.history_start == "first_close":
-            closes = t.loc[t["outcome"].isin(["won", "lost"]), "exited_at"]
-            return closes.min() if len(closes) else None
+            return first_close if pd.notna(first_close) else None
         return pd.Timestamp(self.history_start).normalize()
 
     def _select(self, dataset, t, as_of_ts, frames) -> tuple[dict, pd.DataFrame]:
