@@ -275,6 +275,26 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
     pd.testing.assert_frame_equal(m.selection_, again.selection_)
 
 
+def test_rolling_report_refits_at_each_split(sample_ds):
+    models = {"ours": sa.StageProbabilityModel(), "global": sa.GlobalWinRate()}
+    pred = snapshot_predictions(models, sample_ds, ["2026-02-28", "2025-12-31"])
+    got = pred.drop_duplicates("snapshot").set_index("snapshot")["split"].to_dict()
+    assert got == {
+        "2025-12-31": "2025-12-31",
+        "2026-01-01": "2025-12-31",
+        "2026-02-01": "2025-12-31",
+        "2026-02-28": "2026-02-28",
+        "2026-03-01": "2026-02-28",
+        "2026-04-01": "2026-02-28",
+        "2026-05-01": "2026-02-28",
+    }
+    later = pred[(pred["split"] == "2026-02-28") & (pred["model"] == "global")]
+    rate = sa.GlobalWinRate().fit(sample_ds, as_of="2026-02-28").rate_
+    assert np.allclose(later["p"], rate)
+    with pytest.raises(ValueError, match="nothing to score"):
+        snapshot_predictions(models, sample_ds, "2026-02-28", snapshots=["2026-01-01"])
+
+
 def test_cli_calibrate_stages(tmp_path, capsys):
     from salesanalytics.cli import main
 

@@ -82,6 +82,8 @@ def snapshot_predictions(
                         }
                     )
                 )
+    if not parts:
+        raise ValueError("no snapshot on or after the split date: nothing to score")
     return pd.concat(parts, ignore_index=True)
 
 
