@@ -152,7 +152,7 @@ def plan_run(
     Raises
     ------
     ParamsError
-        Unknown notebook, a parameter no selected notebook declares, or a wrong type.
+        Unknown notebook, a parameter no notebook declares, or a wrong type.
     """
     available = available if available is not None else discover_notebooks()
     chosen = list(names) if names else spec.get("notebooks", "all")
@@ -161,22 +161,22 @@ def plan_run(
     missing = [n for n in chosen if n not in available]
     if missing:
         raise ParamsError(f"unknown notebook(s) {missing}; available: {list(available)}")
-    declared = {n: notebook_parameters(available[n]) for n in chosen}
+    everywhere = {n: notebook_parameters(p) for n, p in available.items()}
+    declared = {n: everywhere[n] for n in chosen}
     errors = []
     common = spec.get("parameters", {})
-    for key in common:
-        if not any(key in d for d in declared.values()):
-            errors.append(f"parameter {key!r} is declared by none of {chosen}")
+    for key in common:  # checked against every notebook: a params file serves subsets too
+        if not any(key in d for d in everywhere.values()):
+            errors.append(f"parameter {key!r} is declared by none of {list(available)}")
     per_nb = spec.get("notebook_parameters", {})
     for nb, values in per_nb.items():
         if nb not in available:
             errors.append(f"notebook_parameters names unknown notebook {nb!r}")
             continue
         for key in values or {}:
-            if key not in notebook_parameters(available[nb]):
+            if key not in everywhere[nb]:
                 errors.append(
-                    f"{nb}: unknown parameter {key!r}; it declares "
-                    f"{sorted(notebook_parameters(available[nb]))}"
+                    f"{nb}: unknown parameter {key!r}; it declares {sorted(everywhere[nb])}"
                 )
     runs = []
     for nb in chosen:

@@ -25,6 +25,20 @@ def test_default_params_fit_every_notebook():
     assert runs[0].parameters["as_of"] == "2026-06-30"
 
 
+@pytest.mark.parametrize("name", ["default", "weekly", "quarterly", "scoring"])
+def test_every_shipped_params_file_plans(name):
+    spec = load_params(_paths.PARAMS_DIR / f"{name}.yaml")
+    runs = {r.name: r for r in plan_run(spec)}
+    assert runs
+    # a subset of the notebooks with the same file: names declared elsewhere are no error
+    only = plan_run(spec, ["04-stage-probabilities"])
+    assert [r.name for r in only] == ["04-stage-probabilities"]
+    assert "as_of" not in only[0].parameters
+    if name == "quarterly":
+        assert runs["04-stage-probabilities"].parameters["rolling"] is True
+        assert runs["02-funnel-bottlenecks"].parameters["period"] == "Q"
+
+
 @pytest.mark.parametrize(
     "params,message",
     [
