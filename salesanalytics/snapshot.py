@@ -26,7 +26,8 @@ def pipeline_as_of(
     """
     t = transitions if transitions is not None else stage_transitions(ds, as_of=as_of, **frames)
     open_ = t[t["censored"]].rename(columns={"dwell_days": "age_days"})
-    drop = ["exited_at", "next_stage", "outcome", "censored", "visit"]
+    # the deal's fate is not known on as_of: drop the final status and loss reason too
+    drop = ["exited_at", "next_stage", "outcome", "censored", "visit", "status", "loss_reason"]
     out = open_.drop(columns=[c for c in drop if c in open_.columns]).reset_index(drop=True)
     out.attrs = {"as_of": t.attrs["as_of"], "coarse_history": t.attrs["coarse_history"]}
     return out

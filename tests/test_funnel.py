@@ -84,6 +84,18 @@ def test_as_of_cuts_history(tiny):
     ] == pytest.approx(3.0, abs=1e-6)
 
 
+def test_pipeline_as_of_by_hand(tiny):
+    # at the end of Jan 5: D1 contacted since Jan 3 (proposal only on Jan 6), D2 contacted
+    # since Jan 5, D3 lost on Jan 4 (not open), D4 contacted since Jan 4
+    p = sa.pipeline_as_of(tiny, "2024-01-05").set_index("opportunity_id")
+    assert sorted(p.index) == ["D1", "D2", "D4"]
+    assert p["stage"].to_dict() == {"D1": "contacted", "D2": "contacted", "D4": "contacted"}
+    assert p["age_days"].round(3).to_dict() == {"D1": 3.0, "D2": 1.0, "D4": 2.0}  # to day's end
+    assert p.loc["D1", "amount"] == 100
+    # the fate is not known that day: no final status or loss reason
+    assert not {"status", "loss_reason", "outcome"} & set(p.columns)
+
+
 def test_cohort_funnel_by_hand(tiny):
     f = sa.funnel_summary(tiny, as_of="2024-01-31").set_index("stage")
     assert f.loc["prospect", ["reached", "advanced", "lost_here", "open_here", "won"]].tolist() == [
