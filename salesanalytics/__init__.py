@@ -20,6 +20,7 @@ from .calibration import (
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
+from .forecast import backtest_forecast, deal_forecast, forecast_bookings
 from .funnel import (
     COUNTING_RULES,
     conversion_by,
@@ -79,6 +80,9 @@ __all__ = [
     "StageProbabilityModel",
     "calibration_report",
     "pipeline_as_of",
+    "backtest_forecast",
+    "deal_forecast",
+    "forecast_bookings",
     "COUNTING_RULES",
     "conversion_by",
     "find_bottlenecks",
