@@ -36,6 +36,7 @@ from .funnel import (
 from .io import read_table
 from .overview import date_ranges, monthly_counts, stage_distribution
 from .plots import (
+    plot_backtest,
     plot_bottlenecks,
     plot_conversion_heatmap,
     plot_dwell_by_rep,
@@ -88,6 +89,7 @@ __all__ = [
     "find_bottlenecks",
     "followup_compliance",
     "funnel_summary",
+    "plot_backtest",
     "plot_bottlenecks",
     "plot_conversion_heatmap",
     "plot_dwell_by_rep",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import StrMethodFormatter
 
 __all__ = [
+    "plot_backtest",
     "plot_stage_distribution",
     "plot_monthly",
     "plot_quality",
@@ -193,5 +195,24 @@ def plot_reliability(reliability: pd.DataFrame, ax=None):
     ax.set_xlabel("predicted win probability")
     ax.set_ylabel("observed win rate")
     ax.set_title("Reliability (out of time)")
+    ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def plot_backtest(backtest: pd.DataFrame, ax=None):
+    """Forecast with its interval vs actual bookings per date, from :func:`backtest_forecast`."""
+    ax = _ax(ax)
+    dates = pd.to_datetime(backtest["as_of"].drop_duplicates())
+    for name, g in backtest.groupby("model", sort=False):
+        x = pd.to_datetime(g["as_of"])
+        line = ax.plot(x, g["expected"], marker="o", markersize=3, label=f"{name} forecast")[0]
+        ax.fill_between(x, g["low"], g["high"], color=line.get_color(), alpha=0.15)
+    actual = backtest.drop_duplicates("as_of")
+    ax.plot(dates, actual["actual"], color="black", marker="s", markersize=3, label="actual")
+    h = backtest.attrs.get("horizon_days")
+    ax.set_title(f"Bookings of the open pipeline in the next {h:g} days" if h else "Backtest")
+    ax.set_ylabel("amount")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     ax.legend(fontsize=7, frameon=False)
     return ax
