@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import sys
 
-from . import funnel_speed, scoring, stage_calibration
+from . import forecast, funnel_speed, scoring, stage_calibration
 from .results import write_section
 
 SECTIONS = {
     "funnel": funnel_speed.run,
     "calibration": stage_calibration.run,
     "scoring": scoring.run,
+    "forecast": forecast.run,
 }
 
 

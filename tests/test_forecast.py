@@ -104,6 +104,6 @@ def test_intervals_cover_about_as_promised_across_simulated_pipelines():
                 ds, dates, 90, {"calibrated": sa.StageProbabilityModel(by="channel")}, n_sims=5000
             )
         covered += b["covered"].tolist()
-    # 80% intervals: measured 29 of 36 (0.81: 11, 8, 10 of 12 by seed); overlapping 90-day
-    # windows make single seeds noisy (the bundled sample: 7 of 15)
+    # 80% intervals: measured 29 of 36 (0.81: 11, 8, 10 of 12 by seed, 5,000 draws);
+    # overlapping 90-day windows make a single pipeline noisy
     assert len(covered) == 36 and 0.7 <= np.mean(covered) <= 0.95
