@@ -35,6 +35,7 @@ from .funnel import (
 )
 from .io import read_table
 from .overview import date_ranges, monthly_counts, stage_distribution
+from .performance import attainment, bookings, period_pacing
 from .plots import (
     plot_backtest,
     plot_bottlenecks,
@@ -82,6 +83,9 @@ __all__ = [
     "calibration_report",
     "pipeline_as_of",
     "backtest_forecast",
+    "attainment",
+    "bookings",
+    "period_pacing",
     "deal_forecast",
     "forecast_bookings",
     "COUNTING_RULES",

@@ -8,6 +8,7 @@ as most teams do today, from the stage config (win eventually, no timing).
 from __future__ import annotations
 
 import copy
+import inspect
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -54,6 +55,11 @@ def deal_forecast(
     """
     if hasattr(probabilities, "predict_proba"):
         if horizon_days is not None:
+            if "horizon_days" not in inspect.signature(probabilities.predict_proba).parameters:
+                raise ValueError(
+                    f"{type(probabilities).__name__} has no timing: give no horizon (win "
+                    "eventually) or use a StageProbabilityModel"
+                )
             p = probabilities.predict_proba(deals, horizon_days=horizon_days)["p_win_within"]
         else:
             p = probabilities.predict_proba(deals)
