@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.ticker import StrMethodFormatter
 
 __all__ = [
     "plot_backtest",
+    "plot_pacing",
     "plot_stage_distribution",
     "plot_monthly",
     "plot_quality",
@@ -215,4 +217,38 @@ def plot_backtest(backtest: pd.DataFrame, ax=None):
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     ax.legend(fontsize=7, frameon=False)
+    return ax
+
+
+def plot_pacing(pacing: pd.DataFrame, ax=None):
+    """Per rep (or team): booked and expected share of target, with the projection's interval.
+
+    From :func:`period_pacing`; the dashed line is the target (100%).
+    """
+    ax = _ax(ax)
+    by = pacing.columns[0]
+    d = pacing[pacing["target"] > 0].iloc[::-1]
+    y = np.arange(len(d))
+    booked = d["booked"] / d["target"]
+    expected = d["expected_from_pipeline"] / d["target"]
+    ax.barh(y, booked, color="#1f77b4", label="booked")
+    ax.barh(y, expected, left=booked, color="#aec7e8", label="expected from open deals")
+    ax.errorbar(
+        d["projected"] / d["target"],
+        y,
+        xerr=[
+            (d["projected"] - d["low"]) / d["target"],
+            (d["high"] - d["projected"]) / d["target"],
+        ],
+        fmt="none",
+        ecolor="black",
+        capsize=3,
+        linewidth=1,
+    )
+    ax.axvline(1.0, color="#d62728", linestyle="--", linewidth=1, label="target")
+    ax.set_yticks(y, d[by].astype(str), fontsize=8)
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0%}"))
+    ax.set_xlabel("share of target")
+    ax.set_title(f"Pacing of {pacing.attrs.get('period', 'the period')}")
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax

@@ -34,6 +34,9 @@ def test_every_shipped_params_file_plans(name):
     only = plan_run(spec, ["04-stage-probabilities"])
     assert [r.name for r in only] == ["04-stage-probabilities"]
     assert "as_of" not in only[0].parameters
+    if name == "default":
+        assert runs["07-targets-performance"].parameters["as_of"] == "2026-05-15"
+        assert runs["06-forecast"].parameters["as_of"] == "2026-06-30"
     if name == "quarterly":
         assert runs["04-stage-probabilities"].parameters["rolling"] is True
         assert runs["02-funnel-bottlenecks"].parameters["period"] == "Q"
