@@ -177,6 +177,13 @@ def backtest_forecast(
     DataFrame
         Per date and model: ``deals``, ``expected``, ``low``, ``high``, ``actual``,
         ``error`` (expected - actual), ``covered`` (actual inside the interval).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> bt = sa.backtest_forecast(sa.read_dataset(), ["2025-12-31"], 90, n_sims=2000)
+    >>> list(bt["model"]), bool((bt["actual"] > 0).all())
+    (['calibrated', 'configured'], True)
     """
     from .calibration import StageProbabilityModel
 

@@ -123,6 +123,13 @@ def period_pacing(
         ``open_deals``, ``expected_from_pipeline``, ``projected`` with ``low`` / ``high``,
         ``projected_attainment`` and ``status``: ``on track`` (low >= target), ``at risk``
         (the interval holds the target) or ``behind`` (high < target).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> p = sa.period_pacing(sa.read_dataset(), as_of="2026-05-15", period="Q")
+    >>> p.attrs["period"], p["status"].iloc[-1]
+    ('2026Q2', 'at risk')
     """
     from .calibration import StageProbabilityModel
 

@@ -87,7 +87,7 @@ def stage_transitions(
     --------
     >>> import salesanalytics as sa
     >>> t = sa.stage_transitions(sa.read_dataset(), as_of="2026-06-30")
-    >>> t["outcome"].isin(["advanced", "skipped", "regressed", "won", "lost", "open"]).all()
+    >>> bool(t["outcome"].isin(["advanced", "skipped", "regressed", "won", "lost", "open"]).all())
     True
     """
     if reentry not in ("all", "first", "last"):
