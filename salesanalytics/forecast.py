@@ -98,8 +98,9 @@ def forecast_bookings(
     -------
     DataFrame
         Per segment (and a ``(total)`` row): ``deals``, ``no_amount`` (deals without an
-        amount, left out of the sums), ``pipeline`` (sum of amounts), ``expected``, ``low``,
-        ``high``, ``sd`` and ``coverage`` (= ``interval``).
+        amount or a probability, left out of the sums), ``pipeline`` (sum of amounts),
+        ``expected``, ``low``, ``high``, ``sd`` (of independent wins, without the
+        probabilities' own uncertainty) and ``coverage`` (= ``interval``).
 
     Examples
     --------
