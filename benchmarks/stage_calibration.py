@@ -42,11 +42,10 @@ def _table(scores) -> str:
     return "\n".join(lines)
 
 
-def _per_split(pred: pd.DataFrame) -> tuple[str, int]:
+def _per_split(by_split: pd.DataFrame) -> tuple[str, int]:
     """Brier per refit, ours vs the best baseline; and how many refits ours wins."""
-    se = pred.assign(se=(pred["p"] - pred["y"]) ** 2)
-    tab = se.pivot_table(index="split", columns="model", values="se", aggfunc="mean", sort=False)
-    n = se[se["model"] == se["model"].iloc[0]].groupby("split").size()
+    tab = by_split.pivot(index="split", columns="model", values="brier")
+    n = by_split.drop_duplicates("split").set_index("split")["n"]
     ours = "calibrated (default settings)"
     base = tab.drop(columns=[c for c in tab.columns if c.startswith("calibrated")])
     wins = int((tab[ours] <= base.min(axis=1)).sum())
@@ -101,7 +100,7 @@ def run(quick: bool = False) -> tuple[str, str]:
     every = pd.date_range(first_close, last, freq="ME")
     enough = every[every >= ok_from]
     r = sa.calibration_report(models, m, enough)
-    per_split, wins = _per_split(r.predictions)
+    per_split, wins = _per_split(r.by_split)
     parts += [
         f"### Maven CRM, rolling {enough[0].date()} .. {enough[-1].date()} (every month end "
         f"with {sa.StageProbabilityModel.MIN_HISTORY_DAYS}+ days of recorded closes)",

@@ -132,11 +132,7 @@ bs.loc[list(ds.stages.open_keys)]
 # fragile; compare the rows before rolling a new set of probabilities out.
 
 # %%
-by_refit = (
-    report.predictions.assign(se=(report.predictions["p"] - report.predictions["y"]) ** 2)
-    .pivot_table(index="split", columns="model", values="se", aggfunc="mean", sort=False)
-    .round(4)
-)
+by_refit = report.by_split.pivot(index="split", columns="model", values="brier").round(4)
 sa.save_table(by_refit.reset_index(), output_dir, "brier_by_refit")
 by_refit
 

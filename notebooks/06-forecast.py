@@ -71,7 +71,7 @@ forecast.drop(columns="coverage")
 # %%
 per_deal = sa.deal_forecast(deals, model, horizon_days=horizon_days)
 by_stage = (
-    per_deal.assign(configured=deals["stage"].map(ds.stages.probabilities) * deals["amount"])
+    per_deal.assign(configured=sa.deal_forecast(deals, ds.stages)["expected"])
     .groupby("stage", sort=False)
     .agg(
         deals=("stage", "size"),
@@ -108,17 +108,7 @@ if backtest is None:
     print("no backtest (set backtest_from to a date at least horizon_days before as_of)")
 else:
     sa.save_table(backtest, output_dir, "backtest")
-    summary = (
-        backtest.assign(abs_error=backtest["error"].abs(), covered=backtest["covered"] * 100)
-        .groupby("model", sort=False)
-        .agg(
-            dates=("as_of", "size"),
-            mean_actual=("actual", "mean"),
-            mean_error=("error", "mean"),
-            mean_abs_error=("abs_error", "mean"),
-            covered_percent=("covered", "mean"),
-        )
-    )
+    summary = sa.backtest_summary(backtest)
     print(summary.to_string())
 
 # %%

@@ -20,7 +20,7 @@ from .calibration import (
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
-from .forecast import backtest_forecast, deal_forecast, forecast_bookings
+from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
 from .funnel import (
     COUNTING_RULES,
     conversion_by,
@@ -84,6 +84,7 @@ __all__ = [
     "calibration_report",
     "pipeline_as_of",
     "backtest_forecast",
+    "backtest_summary",
     "attainment",
     "bookings",
     "period_pacing",

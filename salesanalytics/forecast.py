@@ -21,7 +21,7 @@ from .funnel.transitions import stage_transitions
 from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
 
-__all__ = ["backtest_forecast", "deal_forecast", "forecast_bookings"]
+__all__ = ["backtest_forecast", "backtest_summary", "deal_forecast", "forecast_bookings"]
 
 
 def deal_forecast(
@@ -55,7 +55,7 @@ def deal_forecast(
     """
     if hasattr(probabilities, "predict_proba"):
         if horizon_days is not None:
-            if "horizon_days" not in inspect.signature(probabilities.predict_proba).parameters:
+            if not _timed(probabilities):
                 raise ValueError(
                     f"{type(probabilities).__name__} has no timing: give no horizon (win "
                     "eventually) or use a StageProbabilityModel"
@@ -196,27 +196,22 @@ def backtest_forecast(
             "configured": dataset.stages,
         }
     )
-    full = stage_transitions(dataset)
-    won = full[full["outcome"] == "won"].drop_duplicates("opportunity_id", keep="last")
-    won_at = won.set_index("opportunity_id")["exited_at"]
-    closing = _close_amounts(dataset)
+    won = won_deals(dataset, stage_transitions(dataset))
     rows = []
     for as_of in sorted(pd.Timestamp(a) for a in as_of_dates):
         deals = pipeline_as_of(dataset, as_of)
         start = end_of(as_of)
         stop = start + pd.Timedelta(days=horizon_days)
-        when = deals["opportunity_id"].map(won_at)
-        hit = ((when > start) & (when <= stop)).to_numpy()
-        amount = deals["opportunity_id"].map(closing).fillna(deals["amount"])
-        actual = float(pd.to_numeric(amount[hit], errors="coerce").sum())
+        mine = won[won["opportunity_id"].isin(deals["opportunity_id"])]
+        hit = (mine["won_at"] > start) & (mine["won_at"] <= stop)
+        actual = float(mine.loc[hit, "booked"].sum())
         for name, m in models.items():
-            timed = hasattr(m, "fit")
-            if timed:
+            if hasattr(m, "fit"):
                 m = copy.deepcopy(m).fit(dataset, as_of=as_of)
             f = forecast_bookings(
                 deals,
                 m,
-                horizon_days=horizon_days if timed else None,
+                horizon_days=horizon_days if _timed(m) else None,
                 interval=interval,
                 n_sims=n_sims,
                 seed=seed,
@@ -237,6 +232,22 @@ def backtest_forecast(
     out = pd.DataFrame(rows)
     out.attrs = {"horizon_days": horizon_days, "interval": interval}
     return out
+
+
+def backtest_summary(backtest: pd.DataFrame) -> pd.DataFrame:
+    """Per model: forecast dates, mean actual, mean error (bias), mean absolute error and
+    how many intervals held the actual, from :func:`backtest_forecast`."""
+    return (
+        backtest.assign(abs_error=backtest["error"].abs())
+        .groupby("model", sort=False)
+        .agg(
+            dates=("as_of", "size"),
+            mean_actual=("actual", "mean"),
+            mean_error=("error", "mean"),
+            mean_abs_error=("abs_error", "mean"),
+            covered=("covered", "sum"),
+        )
+    )
 
 
 def _simulate(amount: np.ndarray, p: np.ndarray, factor, rng, n_sims: int) -> np.ndarray:
@@ -276,8 +287,23 @@ def _stage_probabilities(probabilities) -> dict[str, float]:
     return dict(cfg.probabilities)
 
 
-def _close_amounts(dataset: Dataset) -> pd.Series:
+def won_deals(dataset: Dataset, transitions: pd.DataFrame) -> pd.DataFrame:
+    """Each won deal once: ``opportunity_id``, ``won_at`` and ``booked`` (the close amount,
+    else the pipeline amount), with the transitions' segment columns."""
+    won = transitions[transitions["outcome"] == "won"].drop_duplicates(
+        "opportunity_id", keep="last"
+    )
     o = dataset.opportunities
-    if o is None or "close_amount" not in o:
-        return pd.Series(dtype=float)
-    return o.drop_duplicates("opportunity_id").set_index("opportunity_id")["close_amount"]
+    closing = (
+        o.drop_duplicates("opportunity_id").set_index("opportunity_id")["close_amount"]
+        if o is not None and "close_amount" in o
+        else pd.Series(dtype=float)
+    )
+    booked = won["opportunity_id"].map(closing).fillna(won["amount"])
+    return won.assign(won_at=won["exited_at"], booked=pd.to_numeric(booked, errors="coerce"))
+
+
+def _timed(model) -> bool:
+    """Whether ``model.predict_proba`` can say when a deal is won (``horizon_days``)."""
+    predict = getattr(model, "predict_proba", None)
+    return predict is not None and "horizon_days" in inspect.signature(predict).parameters

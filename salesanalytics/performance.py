@@ -7,13 +7,14 @@ monthly targets add up to quarters and years.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .dataset import Dataset
-from .forecast import _close_amounts, forecast_bookings
+from .forecast import _timed, forecast_bookings, won_deals
 from .funnel._common import as_list
 from .funnel._common import as_of_ts as end_of
 from .funnel.transitions import stage_transitions
@@ -21,7 +22,7 @@ from .snapshot import pipeline_as_of
 
 __all__ = ["attainment", "bookings", "period_pacing"]
 
-FREQS = {"M": "M", "Q": "Q", "Y": "Y"}
+FREQS = ("M", "Q", "Y")
 
 
 def bookings(
@@ -39,15 +40,11 @@ def bookings(
     freq = _freq(period)
     by = as_list(by)
     t = stage_transitions(dataset, as_of=as_of)
-    won = t[t["outcome"] == "won"].drop_duplicates("opportunity_id", keep="last")
-    amount = won["opportunity_id"].map(_close_amounts(dataset)).fillna(won["amount"])
-    b = won.assign(
-        period=won["exited_at"].dt.to_period(freq).astype(str),
-        _amount=pd.to_numeric(amount, errors="coerce"),
-    )
+    won = won_deals(dataset, t)
+    b = won.assign(period=won["won_at"].dt.to_period(freq).astype(str))
     out = (
         b.groupby(["period", *by], dropna=False, sort=True)
-        .agg(won_deals=("opportunity_id", "size"), bookings=("_amount", "sum"))
+        .agg(won_deals=("opportunity_id", "size"), bookings=("booked", "sum"))
         .reset_index()
     )
     out.attrs = {"as_of": t.attrs["as_of"], "period": freq}
@@ -111,8 +108,8 @@ def period_pacing(
     ``projected`` = booked so far + the expected bookings of the deals open on ``as_of``
     that are won by the period's end (from ``model``, a fitted or unfitted
     :class:`~salesanalytics.StageProbabilityModel`, default one fitted at ``as_of``; or
-    stage probabilities, which have no timing and count every open deal as if it closed in
-    the period), with an interval from :func:`forecast_bookings`. Deals not yet created are not counted, so
+    stage probabilities or a model without timing, which count every open deal as if it
+    closed in the period), with an interval from :func:`forecast_bookings`. Deals not yet created are not counted, so
     the projection is a floor when new deals still close within the period. ``run_rate``
     is the naive alternative: booked so far / share of the period elapsed.
 
@@ -143,12 +140,12 @@ def period_pacing(
     a = a[a["period"] == str(current)].set_index(by)
     model = model if model is not None else StageProbabilityModel()
     if hasattr(model, "fit") and not hasattr(model, "table_"):
-        model = model.fit(dataset, as_of=as_of)
+        model = copy.deepcopy(model).fit(dataset, as_of=as_of)
     deals = pipeline_as_of(dataset, as_of)
     f = forecast_bookings(
         deals,
         model,
-        horizon_days=days_left,
+        horizon_days=days_left if _timed(model) else None,
         by=by,
         interval=interval,
         n_sims=n_sims,
@@ -167,15 +164,6 @@ def period_pacing(
         low = booked + (float(fk["low"]) if fk is not None else 0.0)
         high = booked + (float(fk["high"]) if fk is not None else 0.0)
         projected = booked + exp
-        status = (
-            "no target"
-            if not target > 0
-            else "on track"
-            if low >= target
-            else "behind"
-            if high < target
-            else "at risk"
-        )
         rows.append(
             {
                 by: key,
@@ -189,7 +177,7 @@ def period_pacing(
                 "low": low,
                 "high": high,
                 "projected_attainment": projected / target if target > 0 else np.nan,
-                "status": status,
+                "status": _status(target, low, high),
             }
         )
     out = pd.DataFrame(rows)
@@ -197,11 +185,19 @@ def period_pacing(
     return out
 
 
+def _status(target: float, low: float, high: float) -> str:
+    if not target > 0:
+        return "no target"
+    if low >= target:
+        return "on track"
+    return "behind" if high < target else "at risk"
+
+
 def _freq(period: str) -> str:
     key = str(period).upper()[:1]
     if key not in FREQS:
         raise ValueError(f"period must be M, Q or Y, got {period!r}")
-    return FREQS[key]
+    return key
 
 
 def _targets(dataset: Dataset, freq: str, by: list[str]) -> pd.DataFrame:

@@ -277,7 +277,12 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
 
 def test_rolling_report_refits_at_each_split(sample_ds):
     models = {"ours": sa.StageProbabilityModel(), "global": sa.GlobalWinRate()}
-    pred = snapshot_predictions(models, sample_ds, ["2026-02-28", "2025-12-31"])
+    report = sa.calibration_report(models, sample_ds, ["2026-02-28", "2025-12-31"])
+    pred = report.predictions
+    per = report.by_split.set_index(["model", "split"])["brier"]
+    later = pred[(pred["model"] == "ours") & (pred["split"] == "2026-02-28")]
+    assert len(per) == 4
+    assert per[("ours", "2026-02-28")] == pytest.approx(((later["p"] - later["y"]) ** 2).mean())
     got = pred.drop_duplicates("snapshot").set_index("snapshot")["split"].to_dict()
     assert got == {
         "2025-12-31": "2025-12-31",

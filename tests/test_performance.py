@@ -70,8 +70,10 @@ def test_pacing_by_hand(tiny):
     assert p.loc["(total)", "target"] == 500.0 and p.loc["(total)", "projected"] == 525.0
     assert p.loc["a", "elapsed"] == pytest.approx(46 / 91, abs=1e-6)
     assert p.loc["a", "run_rate"] == pytest.approx(300 / (46 / 91), rel=1e-6)
-    with pytest.raises(ValueError, match="no timing"):
-        sa.period_pacing(tiny, sa.ConfiguredProbabilities(), as_of="2024-02-15")
+    # a model without timing counts like its stage probabilities (prospect 0.10 by default)
+    untimed = sa.period_pacing(tiny, sa.ConfiguredProbabilities(), as_of="2024-02-15")
+    pd.testing.assert_frame_equal(untimed, sa.period_pacing(tiny, tiny.stages, as_of="2024-02-15"))
+    assert untimed.set_index("owner").loc["b", "expected_from_pipeline"] == pytest.approx(45.0)
 
 
 def test_sample_attainment_matches_the_generators_rule(sample_ds):

@@ -20,12 +20,14 @@ __all__ = ["CalibrationReport", "calibration_report", "score_predictions", "snap
 
 @dataclass
 class CalibrationReport:
-    """``scores`` (one row per model), ``reliability`` (binned), ``by_stage``, ``predictions``."""
+    """``scores`` (one row per model), ``reliability`` (binned), ``by_stage``, ``predictions``,
+    ``by_split`` (Brier per model and refit date)."""
 
     scores: pd.DataFrame
     reliability: pd.DataFrame
     by_stage: pd.DataFrame
     predictions: pd.DataFrame
+    by_split: pd.DataFrame
 
 
 def snapshot_predictions(
@@ -193,26 +195,30 @@ def calibration_report(
         ``scores``: per model, n, Brier with its reliability / resolution / uncertainty
         decomposition, log-loss, ECE and AUC. ``reliability``: per model and probability bin,
         mean predicted vs observed with a Wilson interval. ``by_stage``: Brier per model and
-        stage (and segment).
+        stage (and segment). ``by_split``: Brier per model and refit date.
     """
     by = [by] if isinstance(by, str) else list(by)
     pred = snapshot_predictions(models, dataset, split, snapshots, by=by)
     scores, rel = score_predictions(pred, bins=bins)
-    keys = ["model", "stage", *by]
-    by_stage = (
-        pred.assign(_se=(pred["p"] - pred["y"]) ** 2)
-        .groupby(keys, sort=False)
-        .agg(
-            n=("y", "size"),
-            mean_predicted=("p", "mean"),
-            observed=("y", "mean"),
-            brier=("_se", "mean"),
+    errors = pred.assign(_se=(pred["p"] - pred["y"]) ** 2)
+
+    def brier_by(keys):
+        return (
+            errors.groupby(keys, sort=False)
+            .agg(
+                n=("y", "size"),
+                mean_predicted=("p", "mean"),
+                observed=("y", "mean"),
+                brier=("_se", "mean"),
+            )
+            .reset_index()
         )
-        .reset_index()
-    )
+
     scores.attrs = {
         "split": ", ".join(str(d.date()) for d in _splits(split)),
         "snapshots": sorted(pred["snapshot"].unique().tolist()),
         "outcome": "won (1) or lost (0) by the end of the data; deals still open then are left out",
     }
-    return CalibrationReport(scores, rel, by_stage, pred)
+    return CalibrationReport(
+        scores, rel, brier_by(["model", "stage", *by]), pred, brier_by(["model", "split"])
+    )
