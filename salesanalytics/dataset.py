@@ -15,10 +15,12 @@ from .clean import CleanResult, clean
 from .clean.core import COUNTS
 from .clean.integrity import Finding, chronology_findings, reference_findings
 from .clean.report import QUALITY_COLUMNS, empty_quality
-from .clean.sources import stage_history_from_date_columns
+from .clean.headers import header_key
+from .clean.mapping import load_column_map
+from .clean.sources import stage_history_from_customer_rows, stage_history_from_date_columns
 from .io import TABLE_SUFFIXES, read_sql, read_table
 from .schema import TABLES, DataContractError
-from .stages import StageConfig, load_stages, normalise_label
+from .stages import StageConfig, load_stages
 
 __all__ = ["Dataset", "read_dataset", "find_table_files"]
 
@@ -42,6 +44,8 @@ class Dataset:
     orders: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     accounts: pd.DataFrame | None = None
+    products: pd.DataFrame | None = None
+    reps: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=empty_quality)
     rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
     reports: dict[str, dict] = field(default_factory=dict)
@@ -64,25 +68,33 @@ class Dataset:
             {"table": t, "source": self.sources.get(t, ""), **{k: r[k] for k in COUNTS}}
             for t, r in self.reports.items()
         ]
-        return pd.DataFrame(rows, columns=["table", "source", *COUNTS])
+        return pd.DataFrame(rows, columns=["table", "source", *COUNTS]).astype(
+            {k: "int64" for k in COUNTS}
+        )
 
     def __repr__(self) -> str:
-        parts = ", ".join(f"{t}={len(df):,}" for t, df in self.tables.items())
+        parts = ", ".join(f"{t}={len(df):,}" for t, df in self.tables.items()) or "no tables"
         return f"Dataset({parts}; stages={self.stages.name!r}; problems={len(self.quality):,})"
 
 
 def find_table_files(folder: str | Path) -> dict[str, Path]:
-    """Map canonical table names to the files in ``folder`` that hold them (by file name)."""
+    """Map canonical table names to the files in ``folder`` that hold them (by file name).
+
+    Names are matched in either Chinese script, case- and separator-insensitively; the
+    guides' template names are known (``客户阶段转化跟踪表.xlsx`` holds opportunities,
+    ``線索獲取與篩選表.csv`` leads, ``销售业绩分析表.csv`` targets, ...). The first file
+    (by name) found for a table is used.
+    """
     folder = Path(folder)
     names = {}
     for spec in TABLES.values():
         for alias in (spec.name, *spec.file_aliases):
-            names.setdefault(normalise_label(alias), spec.name)
+            names.setdefault(header_key(alias).full, spec.name)
     found: dict[str, Path] = {}
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.suffix.lower() not in TABLE_SUFFIXES:
             continue
-        table = names.get(normalise_label(p.stem))
+        table = names.get(header_key(p.stem).full)
         if table and table not in found:
             found[table] = p
     return found
@@ -96,6 +108,7 @@ def read_dataset(
     dayfirst: bool | None = None,
     mask_pii: bool = True,
     relax: Mapping[str, Sequence[str]] | None = None,
+    columns: Mapping[str, Mapping[str, str]] | str | Path | None = None,
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -115,6 +128,10 @@ def read_dataset(
     relax
         Per table, required columns to treat as optional, e.g. ``{"leads": ["created_at"]}``
         for a lead list without dates.
+    columns
+        Column mapping ``{table: {export header: canonical name}}``, or a YAML file of that
+        shape (see :func:`salesanalytics.clean.mapping.load_column_map`). Headers not
+        mapped are matched through the aliases.
 
     Returns
     -------
@@ -132,6 +149,7 @@ def read_dataset(
     """
     cfg = load_stages(stages)
     relax = dict(relax or {})
+    colmap = load_column_map(columns)
     if source is None or source == "":
         source = _paths.SAMPLE_DIR
     if isinstance(source, Mapping):
@@ -160,6 +178,13 @@ def read_dataset(
         if derived is not None:
             raws["stage_history"] = derived
             sources["stage_history"] = f"{sources['opportunities']} (Date entered columns)"
+        else:
+            derived = stage_history_from_customer_rows(
+                raws["opportunities"], cfg, colmap.get("opportunities")
+            )
+            if derived is not None:
+                raws["stage_history"] = derived
+                sources["stage_history"] = f"{sources['opportunities']} (stage columns)"
 
     results: dict[str, CleanResult] = {}
     for table, raw in raws.items():
@@ -171,6 +196,7 @@ def read_dataset(
                 dayfirst=dayfirst,
                 mask_pii=mask_pii,
                 relax=relax.get(table, ()),
+                columns=colmap.get(table),
             )
         except DataContractError as exc:
             raise DataContractError(f"{sources[table]}: {exc}") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,51 @@ import yaml
 from ._paths import STAGES_DIR
 from ._yaml import write_yaml
 
-__all__ = ["Stage", "StageConfig", "load_stages", "normalise_label"]
+__all__ = [
+    "Stage",
+    "StageConfig",
+    "load_stages",
+    "normalise_label",
+    "normalise_grade",
+    "to_simplified",
+]
 
 _SPACES = re.compile(r"[\s_\-]+")
+_GRADE = re.compile(r"^\s*([A-Ea-eSs])\s*(?:级|類|类|grade|等)?\s*$")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    from opencc_purepy import OpenCC
+
+    return OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def to_simplified(text: str) -> str:
+    """Traditional Chinese script converted to simplified (OpenCC ``t2s``); others unchanged.
+
+    Headers, stage names, grades and file names are matched in simplified script, so a
+    file in either script reads the same.
+
+    >>> to_simplified("客戶階段轉化跟蹤表")
+    '客户阶段转化跟踪表'
+    """
+    if text.isascii():
+        return text
+    return _t2s().convert(text)
+
+
+def normalise_grade(values: pd.Series) -> pd.Series:
+    """Grades as letters: ``S級``, ``A级``, ``a`` -> ``S``, ``A``, ``A``; others unchanged.
+
+    >>> normalise_grade(pd.Series(["S級", "A级", "a", "B类", "hot"])).tolist()
+    ['S', 'A', 'A', 'B', 'hot']
+    """
+    text = values.astype("string")
+    simple = text.map(lambda v: to_simplified(v) if isinstance(v, str) else v, na_action="ignore")
+    letter = simple.astype("string").str.extract(_GRADE, expand=False).str.upper()
+    return letter.fillna(text).where(values.notna()).astype("string")
 
 
 def normalise_label(value: object) -> str:
@@ -82,7 +125,7 @@ class StageConfig:
         lookup: dict[str, str] = {}
         for s in self.stages:
             for name in (s.key, *s.labels.values(), *s.aliases):
-                norm = normalise_label(name)
+                norm = normalise_label(to_simplified(str(name)))
                 if lookup.get(norm, s.key) != s.key:
                     raise ValueError(
                         f"stage config {self.name!r}: {name!r} names both {lookup[norm]!r} and {s.key!r}"
@@ -207,7 +250,8 @@ class StageConfig:
         """The stage key that ``value`` names (key, label or alias), or ``None``."""
         if value is None or (isinstance(value, float) and value != value):
             return None
-        return self._lookup.get(normalise_label(value))  # type: ignore[attr-defined]
+        key = normalise_label(to_simplified(str(value)))
+        return self._lookup.get(key)  # type: ignore[attr-defined]
 
     def map(self, values: pd.Series) -> pd.Series:
         """Resolve a Series of stage names; unknown names become missing."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,8 +13,10 @@ import pandera.errors
 
 from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
+from . import templates as T
 from . import values as V
-from .headers import map_headers
+from .headers import map_headers, missing_columns_message
+from .mapping import table_columns
 from .report import Issues
 
 __all__ = ["CleanResult", "clean", "COUNTS"]
@@ -93,6 +96,7 @@ def clean(
     mask_pii: bool = True,
     relax: Sequence[str] = (),
     merge_contacts: bool = True,
+    columns: Mapping[str, str] | str | Path | None = None,
 ) -> CleanResult:
     """Validate and normalise one canonical table without losing a row.
 
@@ -115,6 +119,10 @@ def clean(
     merge_contacts
         Leads only: rows for the same person (same phone or e-mail) arriving through several
         channels are merged into the first one, keeping ``channels`` and ``merged_lead_ids``.
+    columns
+        Column mapping for this table, ``{export header: canonical name}``, or a YAML file
+        of the :func:`salesanalytics.clean.mapping.load_column_map` shape (its ``table``
+        entry is used). Unmapped columns are matched through the aliases.
 
     Returns
     -------
@@ -141,8 +149,9 @@ def clean(
     spec = TABLES[table]
     cfg = load_stages(stages)
     raw = df.reset_index(drop=True)
-    work, mapping, notes = map_headers(raw, spec)
+    work, mapping, notes = map_headers(raw, spec, table_columns(columns, table))
     issues = Issues(table)
+    template_state = T.derive_missing(work, table, issues, cfg)
     for note in notes:
         issues.add_table_note("*", "headers", note)
     for col in spec.columns:
@@ -152,16 +161,16 @@ def clean(
     required = [c for c in spec.required if c not in relax]
     missing = [c for c in required if c not in work.columns]
     if missing:
-        raise DataContractError(
-            f"{table}: required column(s) {missing} not found. Columns seen: "
-            f"{list(map(str, raw.columns))}. Rename them, or use one of the aliases listed in "
-            "salesanalytics.schema.TABLES."
-        )
+        unused = [c for c in raw.columns if mapping.get(c) not in spec.names]
+        raise DataContractError(missing_columns_message(table, missing, unused))
     for name in relax:
         issues.add_table_note(name, "relaxed", f"{name} treated as optional for this table")
     rej = _Rejections(work.index)
+    T.reject_rows(work, table, issues, rej)
     present = [c for c in spec.columns if c.name in work.columns]
     extras = _parse_columns(work, present, required, dayfirst, issues, rej)
+    numeric = {c.name for c in present if c.kind == "number"}
+    T.apply_units(work, raw, mapping, extras, issues, numeric)
 
     if "stage" in work.columns:
         _map_stages(work, cfg, issues, rej)
@@ -179,6 +188,7 @@ def clean(
     if table == "opportunities":
         work["status"] = cfg.status(work["stage"])
         _check_opportunity_logic(work, issues)
+    episodes = T.split_customer_episodes(work, template_state, cfg, issues, ~rej.mask)
 
     ordered = [c.name for c in present]
     extra_cols = [c for c in work.columns if c not in ordered and c != "status"]
@@ -188,6 +198,7 @@ def clean(
     merged = pd.Series(False, index=work.index)
     if table == "leads" and merge_contacts:
         merged = _merge_contacts(work, ~rej.mask & ~dropped, issues)
+    merged = merged | (episodes & ~rej.mask & ~dropped)
     for k, v in extras.items():
         work[k] = v
     provenance = [
@@ -214,7 +225,10 @@ def clean(
     data = data.reset_index(drop=True)
     raw_out = raw.copy()
     if mask_pii:
-        _mask(raw_out, [src for src, canon in mapping.items() if spec.column(canon).pii])
+        _mask(
+            raw_out,
+            [s for s, c in mapping.items() if c in spec.names and spec.column(c).pii],
+        )
     rejected = raw_out.loc[rej.mask].copy()
     rejected.insert(0, "row", rejected.index.astype("int64"))
     rejected["reason"] = rej.reason[rej.mask].astype("string")
