@@ -41,13 +41,19 @@ def _cmd_sample(args) -> int:
 
 def _cmd_clean(args) -> int:
     from .clean import clean
+    from .clean.mapping import load_column_map
     from .export import write_csv
     from .io import read_table
 
     try:
         raw = read_table(args.input)
         res = clean(
-            raw, args.table, stages=args.stages, dayfirst=args.dayfirst, mask_pii=not args.no_mask
+            raw,
+            args.table,
+            stages=args.stages,
+            dayfirst=args.dayfirst,
+            mask_pii=not args.no_mask,
+            columns=load_column_map(args.map),
         )
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -75,7 +81,9 @@ def _cmd_validate(args) -> int:
     from .quality import quality_summary
 
     try:
-        ds = read_dataset(args.data, stages=args.stages, dayfirst=args.dayfirst)
+        ds = read_dataset(
+            args.data, stages=args.stages, dayfirst=args.dayfirst, columns=args.map
+        )
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -200,11 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--dayfirst", action="store_true", default=None, help="ambiguous slash dates are D/M/Y"
     )
     c.add_argument("--no-mask", action="store_true", help="do not mask phone numbers and e-mails")
+    c.add_argument("--map", default=None, help="column map YAML {table: {header: column}}")
     c.set_defaults(func=_cmd_clean)
 
     v = sub.add_parser("validate", help="report data problems; exit 1 when rows are rejected")
     v.add_argument("data", help="folder of table files")
     v.add_argument("--stages", default=None, help="stage preset or YAML")
+    v.add_argument("--map", default=None, help="column map YAML {table: {header: column}}")
     v.add_argument(
         "--dayfirst", action="store_true", default=None, help="ambiguous slash dates are D/M/Y"
     )

@@ -94,7 +94,8 @@ def find_table_files(folder: str | Path) -> dict[str, Path]:
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.suffix.lower() not in TABLE_SUFFIXES:
             continue
-        table = names.get(header_key(p.stem).full)
+        key = header_key(p.stem)
+        table = names.get(key.full) or names.get(key.base)
         if table and table not in found:
             found[table] = p
     return found

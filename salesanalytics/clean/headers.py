@@ -86,6 +86,8 @@ TEMPLATE_EXTRAS = {
     "客户名称": "account_name",
     "所属行业": "industry",
     "客户层级": "tier",
+    "行业": "industry",
+    "当前阶段": "stage",
 }
 
 
