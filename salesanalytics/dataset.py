@@ -85,20 +85,67 @@ def find_table_files(folder: str | Path) -> dict[str, Path]:
     ``線索獲取與篩選表.csv`` leads, ``销售业绩分析表.csv`` targets, ...). The first file
     (by name) found for a table is used.
     """
+    return {t: paths[0] for t, paths in _files_by_table(folder).items()}
+
+
+def _files_by_table(folder: str | Path) -> dict[str, list[Path]]:
     folder = Path(folder)
     names = {}
     for spec in TABLES.values():
         for alias in (spec.name, *spec.file_aliases):
             names.setdefault(header_key(alias).full, spec.name)
-    found: dict[str, Path] = {}
+    found: dict[str, list[Path]] = {}
     for p in sorted(folder.iterdir()):
         if not p.is_file() or p.suffix.lower() not in TABLE_SUFFIXES:
             continue
         key = header_key(p.stem)
         table = names.get(key.full) or names.get(key.base)
-        if table and table not in found:
-            found[table] = p
+        if table:
+            found.setdefault(table, []).append(p)
     return found
+
+
+#: The guide's lead intake sheet comes first; the assignment sheet is joined onto it.
+_LEAD_SHEETS = ("线索获取与筛选表", "线索分级与分配表")
+
+
+def _lead_sheet_order(path: Path) -> int:
+    base = header_key(path.stem).base
+    return _LEAD_SHEETS.index(base) if base in _LEAD_SHEETS else -1
+
+
+def join_lead_sheets(frames: Sequence[pd.DataFrame], columns=None) -> pd.DataFrame:
+    """Join lead sheets of one export on the lead id (the guide's intake + assignment sheets).
+
+    Columns of a later sheet that an earlier one already has fill its blanks; its other
+    columns are added. Leads found in one sheet only are kept (an outer join).
+    """
+    from .clean.headers import map_headers
+
+    out = frames[0]
+    for other in frames[1:]:
+        keys, maps = [], []
+        for f in (out, other):
+            _, mapping, _ = map_headers(f, TABLES["leads"], columns)
+            src = [k for k, v in mapping.items() if v == "lead_id"]
+            if not src:
+                raise DataContractError("leads: a lead sheet without a lead id cannot be joined")
+            keys.append(src[0])
+            maps.append(mapping)
+        left = out.assign(_k=out[keys[0]].astype("string").str.strip())
+        right = other.assign(_k=other[keys[1]].astype("string").str.strip())
+        mine = {maps[0].get(c, header_key(c).base): c for c in out.columns}
+        same = {
+            c: mine[maps[1].get(c, header_key(c).base)]
+            for c in other.columns
+            if maps[1].get(c, header_key(c).base) in mine
+        }
+        right = right.rename(columns={c: f"{c}\x00" for c in same})
+        m = left.merge(right, on="_k", how="outer", sort=False)
+        for c, target in same.items():
+            m[target] = m[target].where(m[target].notna(), m[f"{c}\x00"])
+        out = m.drop(columns=["_k", *[f"{c}\x00" for c in same]])
+    return out.reset_index(drop=True)
 
 
 def read_dataset(
@@ -159,7 +206,11 @@ def read_dataset(
         folder = Path(source)
         if not folder.is_dir():
             raise FileNotFoundError(f"data folder not found: {folder}")
-        items = find_table_files(folder)
+        by_table = _files_by_table(folder)
+        items = {t: paths[0] for t, paths in by_table.items()}
+        lead_sheets = sorted(by_table.get("leads", []), key=_lead_sheet_order)
+        if len(lead_sheets) > 1 and _lead_sheet_order(lead_sheets[-1]) >= 0:
+            items["leads"] = lead_sheets
         if not items:
             raise DataContractError(
                 f"no table files in {folder}: expected files named like opportunities.csv, "
@@ -173,7 +224,7 @@ def read_dataset(
     sources: dict[str, str] = {}
     for table in TABLES:
         if table in items:
-            raws[table], sources[table] = _load(items[table], table, con)
+            raws[table], sources[table] = _load(items[table], table, con, colmap.get(table))
     if "opportunities" in raws and "stage_history" not in raws:
         derived = stage_history_from_date_columns(raws["opportunities"])
         if derived is not None:
@@ -218,7 +269,10 @@ def read_dataset(
     return ds
 
 
-def _load(obj: object, table: str, con) -> tuple[pd.DataFrame, str]:
+def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str]:
+    if isinstance(obj, list):
+        frames = [read_table(p) for p in obj]
+        return join_lead_sheets(frames, columns), " + ".join(Path(p).name for p in obj)
     if isinstance(obj, pd.DataFrame):
         return obj, "<DataFrame>"
     if isinstance(obj, str) and _SQL.match(obj):

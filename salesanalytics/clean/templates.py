@@ -134,6 +134,10 @@ def derive_missing(work: pd.DataFrame, table: str, issues: Issues, cfg: StageCon
     return state
 
 
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+
+
 def _subtotal_mask(values: pd.Series) -> pd.Series:
     text = values.astype("string").map(
         lambda v: to_simplified(v) if isinstance(v, str) else v, na_action="ignore"
@@ -151,6 +155,14 @@ def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
     """
     if not len(work):
         return
+    from ..schema import TABLES
+
+    for c in TABLES[table].columns:  # 萬/億 written in traditional script
+        if c.kind == "number" and c.name in work.columns and not _is_numeric(work[c.name]):
+            text = work[c.name].astype("string")
+            work[c.name] = text.str.replace("萬", "万", regex=False).str.replace(
+                "億", "亿", regex=False
+            )
     cols = [c for c in ("period",) if c in work.columns] + [work.columns[0]]
     sub = pd.Series(False, index=work.index)
     for c in dict.fromkeys(cols):
