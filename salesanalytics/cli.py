@@ -81,9 +81,7 @@ def _cmd_validate(args) -> int:
     from .quality import quality_summary
 
     try:
-        ds = read_dataset(
-            args.data, stages=args.stages, dayfirst=args.dayfirst, columns=args.map
-        )
+        ds = read_dataset(args.data, stages=args.stages, dayfirst=args.dayfirst, columns=args.map)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -13,10 +13,10 @@ import pandas as pd
 from . import _paths
 from .clean import CleanResult, clean
 from .clean.core import COUNTS
-from .clean.integrity import Finding, chronology_findings, reference_findings
-from .clean.report import QUALITY_COLUMNS, empty_quality
 from .clean.headers import header_key
+from .clean.integrity import Finding, chronology_findings, reference_findings
 from .clean.mapping import load_column_map
+from .clean.report import QUALITY_COLUMNS, empty_quality
 from .clean.sources import stage_history_from_customer_rows, stage_history_from_date_columns
 from .io import TABLE_SUFFIXES, read_sql, read_table
 from .schema import TABLES, DataContractError

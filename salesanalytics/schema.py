@@ -537,7 +537,14 @@ TABLES: dict[str, TableSpec] = {
             _c("product", "category", *_PRODUCT),
         ),
         key=("period", "owner", "region", "team", "product"),
-        file_aliases=("targets", "target", "quotas", "目标", "销售目标分解与追踪表", "销售业绩分析表"),
+        file_aliases=(
+            "targets",
+            "target",
+            "quotas",
+            "目标",
+            "销售目标分解与追踪表",
+            "销售业绩分析表",
+        ),
     ),
     "accounts": TableSpec(
         "accounts",

@@ -21,9 +21,7 @@ ColumnMap = dict[str, dict[str, str]]
 
 def _check_table(table: object, where: str) -> str:
     if table not in TABLES:
-        raise DataContractError(
-            f"{where}: unknown table {table!r} (tables: {', '.join(TABLES)})"
-        )
+        raise DataContractError(f"{where}: unknown table {table!r} (tables: {', '.join(TABLES)})")
     return str(table)
 
 
@@ -99,9 +97,7 @@ def load_column_map(spec: Mapping | str | Path | None, *, where: str | None = No
         raise DataContractError(f"{where}: a column map is {{table: {{header: column}}}}")
     if set(spec) == {"columns"} and isinstance(spec["columns"], Mapping):
         spec = spec["columns"]
-    checked = {
-        _check_table(t, where): _check_entries(str(t), e, where) for t, e in spec.items()
-    }
+    checked = {_check_table(t, where): _check_entries(str(t), e, where) for t, e in spec.items()}
     return {t: checked[t] for t in TABLES if t in checked}
 
 
@@ -109,8 +105,10 @@ def table_columns(columns: Mapping | str | Path | None, table: str) -> dict[str,
     """The mapping for one table from a full map, a path, or a flat ``{header: column}``."""
     if columns is None:
         return {}
-    if isinstance(columns, Mapping) and columns and all(
-        isinstance(v, str) for v in columns.values()
+    if (
+        isinstance(columns, Mapping)
+        and columns
+        and all(isinstance(v, str) for v in columns.values())
     ):
         return _check_entries(table, columns, "columns")
     return load_column_map(columns).get(table, {})

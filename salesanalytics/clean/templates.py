@@ -42,7 +42,7 @@ _SUBTOTAL_ZH = re.compile(r"(?:总计|合计|小计|总和)\s*[:：]?\s*$")
 _SUBTOTAL_EN = re.compile(r"^\s*(?:sub\s*-?\s*total|grand\s+total|total)\s*[:：]?\s*$", re.I)
 _BARE = re.compile(r"^\s*[+-]?(?:\d[\d,]*\.?\d*|\.\d+)\s*(?:(?:-|~|–|—|至|到)\s*[\d,]*\.?\d+\s*)?$")
 _PCT_CELL = re.compile(r"^\s*([+-]?\d+(?:\.\d+)?)\s*[%％]\s*$")
-_AMOUNT_METRIC = re.compile(r"(额|金额|收入|业绩|营收|revenue|sales|amount|booking)", re.I)
+_AMOUNT_METRIC = re.compile(r"(?:额|金额|收入|业绩|营收|revenue|sales|amount|booking)", re.I)
 _YEAR = re.compile(r"(20\d{2}|19\d{2})\s*年?")
 _QUARTER = re.compile(r"(?:Q|q|第)\s*([1-4一二三四])\s*(?:季度?)?")
 _MONTH = re.compile(r"(?<!\d)(1[0-2]|0?[1-9])\s*月")
@@ -92,7 +92,9 @@ def derive_missing(work: pd.DataFrame, table: str, issues: Issues, cfg: StageCon
     cols = work.columns
     if table == "opportunities":
         if "closed_at" not in cols and {"stage", "stage_entered_at"} <= set(cols):
-            closed = cfg.status(cfg.map(V.normalise_text(work["stage"]).values)).isin(["won", "lost"])
+            closed = cfg.status(cfg.map(V.normalise_text(work["stage"]).values)).isin(
+                ["won", "lost"]
+            )
             work["closed_at"] = work["stage_entered_at"].where(closed.fillna(False).astype(bool))
             issues.add_table_note(
                 "closed_at", "fallback", "closed_at: when a won/lost deal entered that stage"
@@ -172,7 +174,8 @@ def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
         rej.add(sub, SUBTOTAL_REASON)
     if table == "targets" and "metric" in work.columns:
         metric = work["metric"].astype("string")
-        other = metric.notna() & ~metric.str.contains(_AMOUNT_METRIC).fillna(False) & ~sub
+        simple = metric.map(to_simplified, na_action="ignore").astype("string")
+        other = metric.notna() & ~simple.str.contains(_AMOUNT_METRIC).fillna(False) & ~sub
         other &= ~V.blank_mask(work["metric"])
         if other.any():
             why = "not an amount target (metric " + metric[other].map(repr) + ")"
@@ -256,7 +259,12 @@ def episode_numbers(account: pd.Series, date: pd.Series, closed: pd.Series) -> p
     [1, 1, 2, 1]
     """
     d = pd.DataFrame(
-        {"a": account.to_numpy(), "d": date.to_numpy(), "c": closed.to_numpy(), "i": np.arange(len(account))}
+        {
+            "a": account.to_numpy(),
+            "d": date.to_numpy(),
+            "c": closed.to_numpy(),
+            "i": np.arange(len(account)),
+        }
     )
     d = d.sort_values(["a", "d", "i"], kind="mergesort", na_position="last")
     prev_closed = d.groupby("a", sort=False, dropna=False)["c"].shift(1, fill_value=False)
@@ -308,8 +316,8 @@ def split_customer_episodes(
                 "merged",
                 f"earlier row of opportunity {target[row]} (kept as its stage history)",
             )
-        work.loc[earlier, "opportunity_id"] = target + "@row" + pd.Series(
-            earlier.astype(str), index=earlier
+        work.loc[earlier, "opportunity_id"] = (
+            target + "@row" + pd.Series(earlier.astype(str), index=earlier)
         )
     n_new = int((ep > 1).sum())
     issues.add_table_note(
