@@ -18,6 +18,7 @@ from .calibration import (
     calibration_report,
 )
 from .clean import CleanResult, clean
+from .clean.mapping import load_column_map
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
 from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
@@ -132,4 +133,5 @@ __all__ = [
     "load_stages",
     "read_dataset",
     "read_table",
+    "load_column_map",
 ]

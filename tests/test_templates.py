@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import assert_reconciled
 
 import salesanalytics as sa
 from salesanalytics.clean.headers import header_key, map_headers
 from salesanalytics.dataset import find_table_files
 from salesanalytics.schema import TABLES
 from salesanalytics.stages import load_stages, normalise_grade, to_simplified
-from tests.helpers import assert_reconciled
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "data" / "examples"

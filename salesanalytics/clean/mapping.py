@@ -78,7 +78,7 @@ def load_column_map(spec: Mapping | str | Path | None, *, where: str | None = No
     >>> load_column_map({"opportunity": {"x": "owner"}})
     Traceback (most recent call last):
     ...
-    salesanalytics.schema.DataContractError: columns: unknown table 'opportunity' (tables: ...
+    salesanalytics.schema.DataContractError: columns: unknown table 'opportunity' (tables: opportunities, stage_history, leads, activities, orders, targets, accounts, products, reps)
     """
     if spec is None:
         return {}
