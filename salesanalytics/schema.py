@@ -115,7 +115,7 @@ _CHANNEL = (
 )
 _REGION = ("region", "territory", "regional office", "area", "区域", "大区", "地区")
 _INDUSTRY = ("industry", "sector", "行业", "所属行业")
-_PRODUCT = ("product", "product name", "series", "产品", "产品名称", "产品线")
+_PRODUCT = ("product", "product name", "product line", "series", "产品", "产品名称", "产品线")
 
 TABLES: dict[str, TableSpec] = {
     "opportunities": TableSpec(
@@ -175,6 +175,7 @@ TABLES: dict[str, TableSpec] = {
                 "deal - value",
                 "expected revenue",
                 "opportunity amount",
+                "expected amount",
                 "预计成交金额",
                 "金额",
                 "预计金额",
@@ -361,6 +362,8 @@ TABLES: dict[str, TableSpec] = {
                 "创建时间",
                 "获取日期",
                 "获取时间",
+                "captured at",
+                "acquired at",
                 required=True,
                 fallback="assigned_at",
             ),
@@ -374,6 +377,8 @@ TABLES: dict[str, TableSpec] = {
                 "first contacted",
                 "首次响应时间",
                 "首次跟进时间",
+                "first follow-up",
+                "first follow up",
             ),
             _c(
                 "grade",
@@ -385,6 +390,7 @@ TABLES: dict[str, TableSpec] = {
                 "客户等级",
                 "线索等级",
                 "初步意向等级",
+                "intent grade",
                 "意向等级",
             ),
             _c("converted", "bool", "converted", "is converted", "是否转化", "已转化"),
@@ -426,6 +432,8 @@ TABLES: dict[str, TableSpec] = {
                 "跟进时间",
                 "拜访日期",
                 "日期",
+                "follow-up date",
+                "follow up date",
                 required=True,
             ),
             _c("kind", "category", "type", "activity type", "kind", "跟进方式", "类型"),

@@ -297,3 +297,23 @@ def test_empty_tables_print():
     ds = sa.read_dataset(empty)
     assert repr(ds).startswith("Dataset(leads=0, products=0;")
     assert ds.summary()["rows_in"].tolist() == [0, 0]
+
+
+def test_english_equivalent_of_the_stage_tracking_template():
+    raw = pd.DataFrame(
+        {
+            "Customer ID": ["KH1", "KH2"],
+            "Source": ["Referral", "Trade show"],
+            "Current Stage": ["Negotiation", "Closed Won"],
+            "Stage Entered": ["2024-03-10", "2024-03-12"],
+            "Previous Stage": ["Proposal", "Contract"],
+            "Previous Stage Left": ["2024-03-08", "2024-03-11"],
+            "Owner*": ["Ann", "Bo"],
+            "Expected Amount (10k)": ["12", "30"],
+        }
+    )
+    res = sa.clean(raw, "opportunities")
+    assert res.data["opportunity_id"].tolist() == ["KH1", "KH2"]
+    assert res.data["amount"].tolist() == [120_000, 300_000]
+    assert res.data["status"].tolist() == ["open", "won"]
+    assert res.data["created_at"].tolist() == pd.to_datetime(["2024-03-08", "2024-03-11"]).tolist()

@@ -183,7 +183,8 @@ def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
             rej.add(other, why)
             sub |= other
     if sub.any():
-        work.loc[sub, :] = pd.NA
+        for c in work.columns:
+            work[c] = work[c].mask(sub)
 
 
 def apply_units(
