@@ -31,7 +31,9 @@ _SQL = re.compile(r"^\s*(select|with)\s", re.I)
 class Dataset:
     """Clean canonical tables of one CRM export.
 
-    One attribute per table (``None`` when absent), the stage config in ``stages``, every
+    One attribute per table, the reference tables ``products`` and ``reps`` included
+    (``None`` when absent: ``print(ds)`` and :meth:`summary` work on any subset), the stage
+    config in ``stages``, every
     problem found in ``quality``, the rejected rows per table in ``rejected`` and the
     cleaning report per table in ``reports``.
     """
