@@ -60,7 +60,15 @@ def ensure_env() -> None:
     _say("installing salesanalytics and pinned dependencies (first run takes a minute)")
     cons = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
     rc = _run(
-        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *cons, "-e", ".[dev,report,sql]"
+        PY,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        *cons,
+        "-e",
+        ".[dev,report,sql]",
     )
     if rc:
         sys.exit(rc)
