@@ -3,6 +3,7 @@
 python3 tasks.py bench scale                          # 15k, 150k, 1M; 3 runs each
 python3 tasks.py bench scale --quick                  # 15k and 150k
 python3 tasks.py bench scale --sizes=15000,150000 --runs=3 --runs-1m=1
+python3 tasks.py bench scale --sizes=1000000 --runs-1m=1 --merge=1   # add 1M to the table
 
 Per size, the CSV files (opportunities.csv + stage_history.csv from
 ``salesanalytics.sample.generate_pipeline(n, seed=1)``) are written once; each run is a fresh
@@ -32,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -72,6 +74,7 @@ def _step(results: dict, name: str, fn):
     peak = _status_mib("VmHWM")
     results[name] = {"seconds": sec, "peak_mib": peak, "growth_mib": max(peak - before, 0.0)}
     print(f"    {name}: {sec:.2f}s, peak {peak:,.0f} MiB (+{peak - before:,.0f})", flush=True)
+    print("#step " + json.dumps({name: results[name]}), flush=True)  # survives a stopped run
     return out
 
 
@@ -380,6 +383,8 @@ def _import_times(runs: int = 5) -> dict:
 
 
 def _exponent(ns: list[int], secs: list[float]) -> float:
+    pairs = [(n, s) for n, s in zip(ns, secs, strict=True) if math.isfinite(s)]
+    ns, secs = [n for n, _ in pairs], [s for _, s in pairs]
     if len(ns) < 2:
         return float("nan")
     x = [math.log(n) for n in ns]
@@ -390,63 +395,128 @@ def _exponent(ns: list[int], secs: list[float]) -> float:
     )
 
 
+RAW = Path(__file__).resolve().parent / "scale_runs.json"
+
+
+def _rss_gib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 0.0
+
+
+def _one_run(folder: Path, max_gib: float) -> dict:
+    """A fresh worker interpreter; stopped (by its pid) if its resident set passes max_gib."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.scale", "--worker", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    lines, peak = [], 0.0
+
+    def pump():
+        for line in proc.stdout:
+            lines.append(line)
+            if not line.startswith(("#step ", "{")):
+                print(line, end="", flush=True)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, _rss_gib(proc.pid))
+        if peak > max_gib:
+            proc.kill()
+            proc.wait()
+            reader.join()
+            steps = {}
+            for line in lines:
+                if line.startswith("#step "):
+                    steps.update(json.loads(line[6:]))
+            done = list(steps)
+            nxt = next((s for s in OURS if s not in steps), "peers")
+            msg = f"stopped in {nxt!r}: resident set above {max_gib:g} GiB (done: {done})"
+            print(f"    {msg}", flush=True)
+            return {"stopped": msg, "steps": steps, "peers": {}, "rows": None}
+        time.sleep(0.5)
+    reader.join()
+    if proc.returncode:
+        raise RuntimeError(f"scale worker failed:\n{proc.stderr.read()[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _median(results: list[dict]) -> dict:
+    """Medians over the runs that completed each step (a stopped run counts where it got)."""
+
+    def med(rows, m):
+        return statistics.median(r[m] for r in rows) if rows else float("nan")
+
+    steps = {s: [r["steps"][s] for r in results if s in r["steps"]] for s in OURS}
+    peers = {p: [r["peers"][p] for r in results if p in r["peers"]] for p in PEERS}
+    return {
+        "runs": len(results),
+        "stopped": [r["stopped"] for r in results if r.get("stopped")],
+        "rows": next((r["rows"] for r in results if r.get("rows")), None),
+        "steps": {
+            s: {m: med(steps[s], m) for m in ("seconds", "peak_mib", "growth_mib")} for s in OURS
+        },
+        "peers": {
+            p: {m: med(peers[p], m) for m in ("read", "transitions_funnel", "growth_mib")}
+            for p in PEERS
+        },
+    }
+
+
 def run(
     quick: bool = False,
     *,
     sizes: str | None = None,
     runs: str | None = None,
     runs_1m: str | None = None,
+    merge: str | None = None,
+    max_gib: str | None = None,
 ) -> tuple[str, str]:
+    """Run the sizes; ``merge=1`` keeps other sizes' raw runs from ``scale_runs.json``."""
     ns = [int(s) for s in sizes.split(",")] if sizes else list(SIZES[:2] if quick else SIZES)
     n_runs = int(runs or 3)
     n_runs_1m = int(runs_1m or n_runs)
-    med: dict[int, dict] = {}
-    csv_mib: dict[int, float] = {}
+    raw = json.loads(RAW.read_text()) if merge and RAW.exists() else {"sizes": {}}
     for n in ns:
         k = n_runs_1m if n >= 1_000_000 else n_runs
         with tempfile.TemporaryDirectory(prefix=f"sa-scale-{n}-") as tmp:
             folder = Path(tmp)
-            csv_mib[n] = _write_data(n, folder) / 2**20
-            print(f"{n:,} opportunities: CSV {csv_mib[n]:,.0f} MiB; {k} run(s)", flush=True)
+            csv = _write_data(n, folder) / 2**20
+            print(f"{n:,} opportunities: CSV {csv:,.0f} MiB; {k} run(s)", flush=True)
             results = []
             for i in range(k):
                 print(f"  run {i + 1}/{k}", flush=True)
-                r = subprocess.run(
-                    [sys.executable, "-m", "benchmarks.scale", "--worker", str(folder)],
-                    capture_output=True,
-                    text=True,
-                    cwd=Path(__file__).resolve().parents[1],
-                )
-                print(r.stdout, end="", flush=True)
-                if r.returncode:
-                    raise RuntimeError(f"scale worker failed at {n:,}:\n{r.stderr[-3000:]}")
-                results.append(json.loads(r.stdout.strip().splitlines()[-1]))
-        med[n] = {
-            "runs": k,
-            "rows": results[0]["rows"],
-            "steps": {
-                s: {
-                    m: statistics.median(r["steps"][s][m] for r in results)
-                    for m in ("seconds", "peak_mib", "growth_mib")
-                }
-                for s in OURS
-            },
-            "peers": {
-                p: {
-                    m: statistics.median(r["peers"][p][m] for r in results)
-                    for m in ("read", "transitions_funnel", "growth_mib")
-                }
-                for p in PEERS
-            },
-        }
-    imports = _import_times()
-    return "Scale (issue 15)", _render(ns, med, csv_mib, imports)
+                results.append(_one_run(folder, float(max_gib or 14)))
+        raw["sizes"][str(n)] = {"csv_mib": csv, "runs": results}
+        RAW.write_text(json.dumps(raw, indent=1) + "\n")
+    raw["imports"] = _import_times()
+    RAW.write_text(json.dumps(raw, indent=1) + "\n")
+    return "Scale (issue 15)", render(raw)
+
+
+def render(raw: dict) -> str:
+    """The RESULTS.md section from the raw runs (``scale_runs.json``)."""
+    ns = sorted(int(n) for n in raw["sizes"])
+    med = {n: _median(raw["sizes"][str(n)]["runs"]) for n in ns}
+    csv_mib = {n: raw["sizes"][str(n)]["csv_mib"] for n in ns}
+    return _render(ns, med, csv_mib, raw["imports"])
 
 
 def _render(ns, med, csv_mib, imports) -> str:
     lines = [
         "Command: `python3 tasks.py bench scale` (options `--quick`, `--sizes=15000,150000`, "
-        f"`--runs=3`, `--runs-1m=1`). Machine: {machine()}; 2 cores shared with other work.",
+        "`--runs=3`, `--runs-1m=1`, `--merge=1` to keep other sizes' runs, `--max-gib=14` to "
+        f"stop a worker above that resident set). Machine: {machine()}; 2 cores shared with "
+        "other work. Raw per-run figures: `benchmarks/scale_runs.json`.",
         "Data: `generate_pipeline(n, seed=1)` written as opportunities.csv + stage_history.csv "
         f"(as_of {AS_OF}). Each run is a fresh interpreter; figures are medians over the runs "
         "(column `runs`). Peak memory: the process's peak resident set during the step "
@@ -460,10 +530,11 @@ def _render(ns, med, csv_mib, imports) -> str:
     ]
     for n in ns:
         m = med[n]
+        hist_rows = f"{m['rows']['stage_history']:,}" if m["rows"] else "n/a"
         for s in OURS:
             st = m["steps"][s]
             lines.append(
-                f"| {n:,} | {m['rows']['stage_history']:,} | {csv_mib[n]:,.0f} | {m['runs']} | "
+                f"| {n:,} | {hist_rows} | {csv_mib[n]:,.0f} | {m['runs']} | "
                 f"{s} | {st['seconds']:.2f} | {st['peak_mib']:,.0f} | {st['growth_mib']:,.0f} |"
             )
         total = sum(m["steps"][s]["seconds"] for s in OURS)
@@ -471,6 +542,9 @@ def _render(ns, med, csv_mib, imports) -> str:
         lines.append(
             f"| {n:,} | | | {m['runs']} | **end to end** | **{total:.2f}** | **{peak:,.0f}** | |"
         )
+    for n in ns:
+        for msg in med[n]["stopped"]:
+            lines.append(f"\n{n:,}: a run was {msg}; nan = not measured.")
     lines += ["", "### Growth exponent (time ~ n^k, least squares over the sizes run)", ""]
     lines += ["| step | k |", "|---|---:|"]
     for s in OURS:
@@ -515,6 +589,8 @@ def _render(ns, med, csv_mib, imports) -> str:
         m = med[1_000_000]
         total = sum(m["steps"][s]["seconds"] for s in OURS)
         peak = max(m["steps"][s]["peak_mib"] for s in OURS) / 1024
+        if m["stopped"]:
+            lines.append(f"- 1,000,000 end to end: NOT met, {m['stopped'][0]}")
         lines.append(
             f"- 1,000,000 end to end: {total:.1f} s (target < 60 s: "
             f"{'met' if total < 60 else 'NOT met'}), peak {peak:.1f} GiB (target < 8 GiB: "

@@ -203,3 +203,20 @@ def test_run_without_the_report_extra_is_one_clear_line(monkeypatch, capsys):
         "error: `salesanalytics run` needs the report extra (papermill is not installed): "
         "pip install 'salesanalytics[report]'"
     ]
+
+
+def test_sql_source_without_the_sql_extra_is_one_clear_line(monkeypatch):
+    import builtins
+
+    from salesanalytics.io import read_sql
+
+    real = builtins.__import__
+
+    def no_sqlalchemy(name, *args, **kw):
+        if name == "sqlalchemy":
+            raise ImportError("No module named 'sqlalchemy'")
+        return real(name, *args, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_sqlalchemy)
+    with pytest.raises(ValueError, match=r"^SQL sources need the sql extra \(SQLAlchemy\)"):
+        read_sql("select 1", "sqlite://")
