@@ -60,7 +60,15 @@ def ensure_env() -> None:
     _say("installing salesanalytics and pinned dependencies (first run takes a minute)")
     cons = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
     rc = _run(
-        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *cons, "-e", ".[dev]"
+        PY,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        *cons,
+        "-e",
+        ".[dev,report,sql]",
     )
     if rc:
         sys.exit(rc)
@@ -84,7 +92,7 @@ def main(argv: list[str]) -> int:
         if not tmp.exists():
             venv.EnvBuilder(with_pip=True, clear=True).create(tmp)
         tpy = tmp / "bin" / "python"
-        rc = _run(tpy, "-m", "pip", "install", "--quiet", ".[dev]")
+        rc = _run(tpy, "-m", "pip", "install", "--quiet", ".[dev,report,sql]")
         if rc:
             return rc
         out = subprocess.run(

@@ -3,13 +3,15 @@
 python3 tasks.py bench                 # everything
 python3 tasks.py bench funnel          # one section
 python3 tasks.py bench funnel --quick  # 10k and 100k only
+python3 tasks.py bench scale --sizes=15000,150000 --runs=3   # options named --key=value
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 
-from . import forecast, funnel_speed, scoring, stage_calibration
+from . import forecast, funnel_speed, scale, scoring, stage_calibration
 from .results import write_section
 
 SECTIONS = {
@@ -17,17 +19,25 @@ SECTIONS = {
     "calibration": stage_calibration.run,
     "scoring": scoring.run,
     "forecast": forecast.run,
+    "scale": scale.run,
 }
 
 
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     names = [a for a in argv if not a.startswith("--")] or list(SECTIONS)
+    options = dict(a[2:].replace("-", "_").split("=", 1) for a in argv if "=" in a)
     for name in names:
         if name not in SECTIONS:
             print(f"unknown benchmark {name!r}; choose from {list(SECTIONS)}")
             return 2
-        title, body = SECTIONS[name](quick=quick)
+        fn = SECTIONS[name]
+        accepted = set(inspect.signature(fn).parameters)
+        unknown = set(options) - accepted
+        if unknown:
+            print(f"benchmark {name!r} takes no option(s) {sorted(unknown)}")
+            return 2
+        title, body = fn(quick=quick, **options)
         write_section(title, body)
         print(f"\n{title}\n{body}")
     return 0

@@ -2,73 +2,162 @@
 
 >>> import salesanalytics as sa
 >>> ds = sa.read_dataset()          # the bundled synthetic sample
+
+Importing the package is cheap: every public name is loaded from its submodule on first use
+(module ``__getattr__``, PEP 562), so ``import salesanalytics`` does not pull in pandas, scipy,
+scikit-learn or matplotlib until something needs them.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+import sys
+import types
 
-from .calibration import (
-    CalibrationReport,
-    ConfiguredProbabilities,
-    EmpiricalStageRate,
-    GlobalWinRate,
-    NaiveBayesOdoo,
-    StageProbabilityModel,
-    calibration_report,
-)
-from .clean import CleanResult, clean
-from .clean.mapping import load_column_map
-from .dataset import Dataset, read_dataset
-from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
-from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
-from .funnel import (
-    COUNTING_RULES,
-    conversion_by,
-    find_bottlenecks,
-    followup_compliance,
-    funnel_summary,
-    rep_dwell,
-    response_sla,
-    stage_dwell,
-    stage_transitions,
-    stale_deals,
-)
-from .io import read_table
-from .overview import date_ranges, monthly_counts, stage_distribution
-from .performance import attainment, bookings, period_pacing
-from .plots import (
-    plot_backtest,
-    plot_bottlenecks,
-    plot_conversion_heatmap,
-    plot_dwell_by_rep,
-    plot_funnel,
-    plot_monthly,
-    plot_pacing,
-    plot_quality,
-    plot_reliability,
-    plot_stage_distribution,
-)
-from .quality import format_notes, quality_impact, quality_summary, rejected_examples
-from .schema import TABLES, DataContractError
-from .scoring import (
-    LeakageError,
-    Scorecard,
-    capacity_cutoff,
-    customer_features,
-    evaluate_scorecard,
-    fit_scorecard,
-    followup_plan,
-)
-from .snapshot import pipeline_as_of
-from .stages import StageConfig, load_stages
+# Public name -> submodule that defines it (relative to this package), loaded on first access.
+# HOW TO ADD A NAME: append one line `"name": "submodule",` below (keep the submodule path
+# relative, e.g. "funnel" or "calibration.report") AND append "name" to __all__ further down.
+# Nothing is imported here; `from salesanalytics import name`, `sa.name` and `dir(sa)` all go
+# through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
+# not the submodule, exactly as the former eager `from .clean import clean` did.
+_LAZY: dict[str, str] = {
+    "load_column_map": "clean.mapping",
+    "CalibrationReport": "calibration",
+    "ConfiguredProbabilities": "calibration",
+    "EmpiricalStageRate": "calibration",
+    "GlobalWinRate": "calibration",
+    "NaiveBayesOdoo": "calibration",
+    "StageProbabilityModel": "calibration",
+    "calibration_report": "calibration",
+    "CleanResult": "clean",
+    "clean": "clean",
+    "Dataset": "dataset",
+    "read_dataset": "dataset",
+    "save_figure": "export",
+    "save_table": "export",
+    "spreadsheet_safe": "export",
+    "write_csv": "export",
+    "write_excel": "export",
+    "backtest_forecast": "forecast",
+    "backtest_summary": "forecast",
+    "deal_forecast": "forecast",
+    "forecast_bookings": "forecast",
+    "COUNTING_RULES": "funnel",
+    "conversion_by": "funnel",
+    "find_bottlenecks": "funnel",
+    "followup_compliance": "funnel",
+    "funnel_summary": "funnel",
+    "rep_dwell": "funnel",
+    "response_sla": "funnel",
+    "stage_dwell": "funnel",
+    "stage_transitions": "funnel",
+    "stale_deals": "funnel",
+    "read_table": "io",
+    "date_ranges": "overview",
+    "monthly_counts": "overview",
+    "stage_distribution": "overview",
+    "attainment": "performance",
+    "bookings": "performance",
+    "period_pacing": "performance",
+    "plot_backtest": "plots",
+    "plot_bottlenecks": "plots",
+    "plot_conversion_heatmap": "plots",
+    "plot_dwell_by_rep": "plots",
+    "plot_funnel": "plots",
+    "plot_monthly": "plots",
+    "plot_pacing": "plots",
+    "plot_quality": "plots",
+    "plot_reliability": "plots",
+    "plot_stage_distribution": "plots",
+    "format_notes": "quality",
+    "quality_impact": "quality",
+    "quality_summary": "quality",
+    "rejected_examples": "quality",
+    "TABLES": "schema",
+    "DataContractError": "schema",
+    "LeakageError": "scoring",
+    "Scorecard": "scoring",
+    "capacity_cutoff": "scoring",
+    "customer_features": "scoring",
+    "evaluate_scorecard": "scoring",
+    "fit_scorecard": "scoring",
+    "followup_plan": "scoring",
+    "pipeline_as_of": "snapshot",
+    "StageConfig": "stages",
+    "load_stages": "stages",
+}
 
-try:
-    __version__ = version("salesanalytics")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+source"
+# Subpackages / modules reachable as attributes (``sa.sample.generate_pipeline``), as before.
+_SUBMODULES = frozenset(
+    {
+        "calibration",
+        "clean",
+        "dataset",
+        "export",
+        "forecast",
+        "funnel",
+        "io",
+        "overview",
+        "performance",
+        "plots",
+        "quality",
+        "runner",
+        "sample",
+        "schema",
+        "scoring",
+        "snapshot",
+        "stages",
+    }
+)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("salesanalytics")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0.0.0+source"
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name == "__version__":
+        value = _version()
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__) | _SUBMODULES)
+
+
+class _Package(types.ModuleType):
+    """Keeps a public function bound when the import system binds its same-named submodule.
+
+    Importing ``salesanalytics.clean`` (the subpackage) sets the attribute ``clean`` on this
+    package; the public name ``clean`` is the function, as it was with eager imports.
+    """
+
+    def __setattr__(self, name: str, value) -> None:
+        if (
+            isinstance(value, types.ModuleType)
+            and _LAZY.get(name) == name
+            and value.__name__ == f"{__name__}.{name}"
+        ):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
+    "load_column_map",
     "LeakageError",
     "Scorecard",
     "capacity_cutoff",
@@ -133,5 +222,4 @@ __all__ = [
     "load_stages",
     "read_dataset",
     "read_table",
-    "load_column_map",
 ]

@@ -10,7 +10,25 @@ from pathlib import Path
 __all__ = ["main"]
 
 
+def _missing_report_extra() -> str | None:
+    """The first package of the ``report`` extra that cannot be imported, or None."""
+    import importlib.util
+
+    for module in ("papermill", "nbconvert", "nbformat", "ipykernel"):
+        if importlib.util.find_spec(module) is None:
+            return module
+    return None
+
+
 def _cmd_run(args) -> int:
+    missing = _missing_report_extra()
+    if missing:
+        print(
+            f"error: `salesanalytics run` needs the report extra ({missing} is not installed): "
+            "pip install 'salesanalytics[report]'",
+            file=sys.stderr,
+        )
+        return 2
     from .runner import ParamsError, run
 
     try:

@@ -101,7 +101,12 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
 
 def read_sql(query: str, con) -> pd.DataFrame:
     """Run a SQL query through SQLAlchemy (``con``: URL string or engine)."""
-    import sqlalchemy
+    try:
+        import sqlalchemy
+    except ImportError as exc:
+        raise ValueError(
+            "SQL sources need the sql extra (SQLAlchemy): pip install 'salesanalytics[sql]'"
+        ) from exc
 
     engine = sqlalchemy.create_engine(con) if isinstance(con, str) else con
     with engine.connect() as conn:

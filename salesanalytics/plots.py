@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import StrMethodFormatter
+
+# matplotlib.pyplot is imported inside the functions that need it (import salesanalytics stays
+# cheap); matplotlib.ticker is light but follows it.
 
 __all__ = [
     "plot_backtest",
@@ -22,6 +23,8 @@ __all__ = [
 
 def _ax(ax):
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(7, 3.5))
     return ax
 
@@ -179,6 +182,8 @@ def plot_bottlenecks(bottlenecks: pd.DataFrame, ax=None, *, top: int = 10):
 def plot_reliability(reliability: pd.DataFrame, ax=None):
     """Reliability curves of :func:`calibration_report` (``report.reliability``): predicted vs observed."""
     if ax is None:
+        import matplotlib.pyplot as plt
+
         _, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], color="#999999", linestyle="--", linewidth=1, label="perfect")
     for name, g in reliability.groupby("model", sort=False):
@@ -214,6 +219,8 @@ def plot_backtest(backtest: pd.DataFrame, ax=None):
     h = backtest.attrs.get("horizon_days")
     ax.set_title(f"Bookings of the open pipeline in the next {h:g} days" if h else "Backtest")
     ax.set_ylabel("amount")
+    from matplotlib.ticker import StrMethodFormatter
+
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     ax.tick_params(axis="x", labelrotation=45, labelsize=7)
     ax.legend(fontsize=7, frameon=False)
@@ -247,6 +254,8 @@ def plot_pacing(pacing: pd.DataFrame, ax=None):
     )
     ax.axvline(1.0, color="#d62728", linestyle="--", linewidth=1, label="target")
     ax.set_yticks(y, d[by].astype(str), fontsize=8)
+    from matplotlib.ticker import StrMethodFormatter
+
     ax.xaxis.set_major_formatter(StrMethodFormatter("{x:.0%}"))
     ax.set_xlabel("share of target")
     ax.set_title(f"Pacing of {pacing.attrs.get('period', 'the period')}")

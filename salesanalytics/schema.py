@@ -9,8 +9,10 @@ HubSpot, Pipedrive, Odoo, Maven); readers match them case- and space-insensitive
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandera.pandas as pa
+if TYPE_CHECKING:  # pandera loads on the first contract check, not on import
+    import pandera.pandas as pa
 
 __all__ = ["Column", "TableSpec", "TABLES", "TABLE_NAMES", "pandera_schema", "DataContractError"]
 
@@ -619,6 +621,8 @@ def pandera_schema(table: str) -> pa.DataFrameSchema:
     Required columns must be present and non-null; every present canonical column has its
     canonical dtype; numbers respect their lower bound. Unknown extra columns are allowed.
     """
+    import pandera.pandas as pa
+
     spec = TABLES[table]
     cols = {}
     for c in spec.columns:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["CompetingRisks", "aalen_johansen", "shrink"]
 
@@ -104,6 +103,8 @@ def shrink(
     -------
     (posterior mean, lower, upper, kappa)
     """
+    from scipy import stats
+
     wins, n = np.asarray(wins, float), np.asarray(n, float)
     prior = float(np.clip(prior, 1e-6, 1 - 1e-6))
     if kappa is None:

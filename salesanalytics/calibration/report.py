@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss, roc_auc_score
 
 from ..dataset import Dataset
 from ..funnel._common import wilson
@@ -102,6 +101,8 @@ def score_predictions(
     pred: pd.DataFrame, *, bins: int = 10, group: str = "model"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brier (with reliability / resolution / uncertainty), log-loss, ECE, AUC; reliability table."""
+    from sklearn.metrics import log_loss, roc_auc_score
+
     rows, rel = [], []
     for name, g in pred.groupby(group, sort=False):
         p = g["p"].clip(0, 1).fillna(g["y"].mean()).to_numpy()

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.errors
 
 from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
@@ -412,6 +411,8 @@ def _mask(frame: pd.DataFrame, columns: list[str]) -> None:
 
 def _contract_check(table: str, data: pd.DataFrame, issues: Issues) -> pd.Index | None:
     """pandera, lazily: the rows failing the contract (a safety net behind the parsers)."""
+    import pandera.errors
+
     try:
         pandera_schema(table).validate(data, lazy=True)
         return None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..dataset import Dataset
 from ..stages import StageConfig, load_stages
@@ -34,6 +33,8 @@ def wilson(successes, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
     >>> round(float(lo[0]), 3), round(float(hi[0]), 3)
     (0.49, 0.943)
     """
+    from scipy import stats
+
     k = np.asarray(successes, float)
     n = np.asarray(n, float)
     z = stats.norm.ppf(1 - alpha / 2)

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..dataset import Dataset
 from ._common import inputs, wilson
@@ -87,6 +86,8 @@ def find_bottlenecks(
     >>> b.loc[0, ["stage", "channel"]].tolist()
     ['proposal', 'trade_show']
     """
+    from scipy import stats
+
     t = _transitions(ds, transitions, as_of, **frames)
     _, _, cfg = inputs(ds, None, None, frames.get("stages"))
     if by not in t.columns:

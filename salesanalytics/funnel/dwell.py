@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..dataset import Dataset
 from ._common import as_list, inputs, order_stages
@@ -188,6 +187,8 @@ def rep_dwell(
 
 
 def _rep_row(stage, rep, g, rest, col, by) -> dict:
+    from scipy import stats
+
     x, y = g[col].to_numpy(), rest[col].to_numpy()
     p = stats.mannwhitneyu(x, y, alternative="greater").pvalue if len(x) and len(y) else np.nan
     team_mean = float(g["team_mean"].iloc[0]) if col == "dwell_days" else 1.0

@@ -6,10 +6,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from ..funnel._common import wilson
 from .scorecard import Scorecard, load_scorecard
@@ -41,6 +37,10 @@ def outcome_of(history: pd.DataFrame, outcome: str) -> pd.Series:
 
 def _probability(score: np.ndarray, y: np.ndarray, method: str, seed: int) -> np.ndarray:
     """Cross-validated score -> probability (each row predicted by a model not fitted on it)."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
     p = np.full(len(y), np.nan)
     folds = StratifiedKFold(5, shuffle=True, random_state=seed) if y.min() != y.max() else None
     if folds is None:
@@ -83,6 +83,8 @@ def evaluate_scorecard(
         named); ``gains``: per score decile, rate, lift, cumulative share of conversions;
         ``auc``; ``brier`` of the mapped probability; ``reliability`` of that mapping.
     """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+
     card = load_scorecard(scorecard)
     scored = card.score(history)
     y = outcome_of(history, outcome).to_numpy()

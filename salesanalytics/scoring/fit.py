@@ -7,9 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
 
 from .evaluate import outcome_of
 from .scorecard import LEAKY_FIELDS, Scorecard, load_scorecard
@@ -66,6 +63,10 @@ def fit_scorecard(
     >>> round(sum(d.weight for d in fit.scorecard.dimensions))
     100
     """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
+
     card = load_scorecard(dimensions)
     leaky = sorted(set(card.columns) & set(leaky_fields))
     if leaky and not allow_leaky:
