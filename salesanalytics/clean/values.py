@@ -22,6 +22,10 @@ __all__ = [
     "normalise_category",
     "normalise_text",
     "normalise_id",
+    "parse_period",
+    "strip_invisible",
+    "DATE_RANGE",
+    "UNKNOWN",
     "infer_extra",
     "mask_phone",
     "mask_email",
@@ -57,18 +61,76 @@ PLACEHOLDERS = frozenset(
 )
 
 
+#: The value a blank or unknown segment (channel, region, team ...) is kept as.
+UNKNOWN = "(unknown)"
+
+#: Dates outside this window are out of range (a per-cell problem), whatever their form.
+DATE_RANGE = ("1900-01-01", "2200-12-31")
+
+
 @dataclass
 class Parsed:
+    """A parsed column.
+
+    ``flags`` holds per-cell masks a caller may report without rejecting: ``out_of_range``
+    (dates outside the window: also in ``bad``), ``range`` (a ``50-80万`` range, midpoint
+    used), ``open_ended`` (``90天+``).
+    """
+
     values: pd.Series
     bad: pd.Series
     notes: list[str] = field(default_factory=list)
     extra: dict[str, pd.Series] = field(default_factory=dict)
+    flags: dict[str, pd.Series] = field(default_factory=dict)
+
+
+# control characters except tab, newline and carriage return; zero-width characters
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+
+
+def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Remove control and zero-width characters from text cells.
+
+    Tab, newline and carriage return are kept (cleaning folds them as spacing);
+    ``\\x00``-``\\x1f`` otherwise, ``\\x7f``, U+200B..U+200D, U+2060 and U+FEFF go.
+
+    Returns
+    -------
+    (cleaned Series, mask of the cells that changed)
+
+    Examples
+    --------
+    >>> out, changed = strip_invisible(pd.Series(["Ethan\u200bBrooks", "ok\x01", "fine"]))
+    >>> out.tolist(), changed.tolist()
+    (['EthanBrooks', 'ok', 'fine'], [True, True, False])
+    """
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return s, pd.Series(False, index=s.index)
+    text = s.astype("string") if pd.api.types.is_object_dtype(s) else s
+    hit = text.str.contains(_INVISIBLE, regex=True).fillna(False).astype(bool)
+    if not hit.any():
+        return s, hit
+    out = s.copy()
+    out[hit] = text[hit].str.replace(_INVISIBLE, "", regex=True)
+    return out, hit
+
+
+def _on_unique(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised Series -> Series ``fn`` once per distinct value."""
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) == 0 or len(uniq) * 2 > len(s):
+        return fn(s)
+    res = fn(pd.Series(uniq, dtype=s.dtype))
+    out = res.iloc[np.maximum(codes, 0)]
+    out.index = s.index
+    return out.where(codes >= 0)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings with full-width spaces folded and edges stripped; missing stays missing."""
-    out = s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
-    return out
+    return _on_unique(
+        s.astype("string"), lambda t: t.str.replace("\u3000", " ", regex=False).str.strip()
+    )
 
 
 def blank_mask(s: pd.Series) -> pd.Series:
@@ -80,8 +142,10 @@ def blank_mask(s: pd.Series) -> pd.Series:
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return _as_text(s)
     text = _as_text(s)
-    return text.mask(blank_mask(s))
+    return text.mask(text.isna() | text.str.casefold().isin(PLACEHOLDERS).fillna(False))
 
 
 # ---------------------------------------------------------------- dates
@@ -93,9 +157,20 @@ _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+_WINDOW = {"value": DATE_RANGE}
+
+
+def _in_window(parsed: pd.Series) -> pd.Series:
+    """Naive timestamps with anything outside the date window set to NaT, as ns."""
+    lo, hi = (pd.Timestamp(x) for x in _WINDOW["value"])
+    hi = hi + pd.Timedelta(days=1) if hi == hi.normalize() else hi
+    ok = (parsed >= lo) & (parsed < hi)
+    return parsed.where(ok).astype("datetime64[ns]")
+
+
 def _iso_parse(text: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    return _in_window(parsed.dt.tz_localize(None))
 
 
 def _serial_to_datetime(num: pd.Series) -> pd.Series:
@@ -104,14 +179,42 @@ def _serial_to_datetime(num: pd.Series) -> pd.Series:
     return (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
 
 
+_MONTH_NAME = re.compile(
+    r"(?i)(?<![a-z])(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?![a-z])"
+)
+_FAST_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
 def _one_date(value: str, dayfirst: bool):
+    """One date with a month name; relative words ("now", "today") are never read."""
+    if not _MONTH_NAME.search(value) or not re.search(r"\d", value):
+        return pd.NaT
     try:
-        return pd.Timestamp(pd.to_datetime(value, dayfirst=dayfirst)).tz_localize(None)
+        ts = pd.Timestamp(pd.to_datetime(value, dayfirst=dayfirst))
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tz is not None else ts
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return pd.NaT
 
 
-def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
+def _fast_dates(text: pd.Series) -> pd.Series | None:
+    """The whole column through one strict format (decided on its first value), or None."""
+    first = text.dropna()
+    if first.empty:
+        return None
+    sample = first.iloc[:50]
+    for fmt in _FAST_FORMATS:
+        probe = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if probe.notna().all():
+            return pd.to_datetime(text, format=fmt, errors="coerce")
+    return None
+
+
+def parse_datetime(
+    s: pd.Series,
+    *,
+    dayfirst: bool | None = None,
+    date_range: tuple[str, str] = DATE_RANGE,
+) -> Parsed:
     """Parse dates and timestamps; the day/month order is decided per column.
 
     Accepts ISO 8601 (with or without time and offset; offsets are converted to UTC),
@@ -121,24 +224,56 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
     month-first) applies and a note says the column was ambiguous. Cells that contradict
     the column's order are marked bad rather than guessed.
 
+    Dates outside ``date_range`` (default 1900-01-01 to 2200-12-31), e.g. ``2300-01-01``,
+    are bad and flagged ``out_of_range``. Relative words (``now``, ``today``, ``昨天``)
+    are never read as the wall-clock time: they are bad cells.
+
+    A column whose cells all follow one ISO layout is parsed in one vectorised call; only
+    the leftovers go through the per-form rules.
+
     Examples
     --------
     >>> p = parse_datetime(pd.Series(["31/01/2024", "02/03/2024", None]))
     >>> p.values.dt.strftime("%Y-%m-%d").tolist()[:2], p.notes
     (['2024-01-31', '2024-03-02'], ['day-first dates (D/M/Y) detected'])
     """
+    _WINDOW["value"] = tuple(date_range)
+    try:
+        return _parse_datetime(s, dayfirst=dayfirst)
+    finally:
+        _WINDOW["value"] = DATE_RANGE
+
+
+def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
     idx = s.index
     if pd.api.types.is_datetime64_any_dtype(s):
         v = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
-        return Parsed(v.astype("datetime64[ns]"), pd.Series(False, index=idx))
+        v2 = _in_window(v)
+        oor = v.notna() & v2.isna()
+        return Parsed(v2, oor, flags={"out_of_range": oor})
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = _serial_to_datetime(s.astype(float))
         return Parsed(v, s.notna() & v.isna(), ["Excel serial dates"] if v.notna().any() else [])
 
     text = _clean_text(s)
+    present = text.notna()
+    fast = _fast_dates(text)
+    if fast is not None:
+        done = fast.notna()
+        windowed = _in_window(fast)
+        if done.all() or (done | ~present).all():
+            oor = done & windowed.isna()
+            return Parsed(windowed, oor, flags={"out_of_range": oor})
+        if done.any():
+            rest = _parse_datetime(text.where(~done), dayfirst=dayfirst)
+            out = windowed.where(done, rest.values)
+            oor = (done & windowed.isna()) | rest.flags.get("out_of_range", False)
+            return Parsed(out, (done & windowed.isna()) | rest.bad, rest.notes, flags={
+                "out_of_range": oor
+            })
     out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     notes: list[str] = []
-    present = text.notna()
+    raw_year = text.str.extract(r"^(\d{4})\s*[-/.年]")[0]
 
     cn = text.str.extract(_CN)
     ymd = text.str.extract(_YMD_SLASH)
@@ -202,13 +337,16 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
         & ~iso
         & ~slash
         & ~serial
-        & text.str.contains(r"[A-Za-z]{3}").fillna(False)
+        & text.str.contains(_MONTH_NAME).fillna(False)
     )
     if rest.any():
-        out[rest] = [_one_date(v, bool(dayfirst)) for v in text[rest]]
-    out = out.where((out.dt.year >= 1900) & (out.dt.year <= 2200))
+        one = pd.Series([_one_date(v, bool(dayfirst)) for v in text[rest]], index=text[rest].index)
+        out[rest] = _in_window(pd.to_datetime(one))
     bad = present & out.isna()
-    return Parsed(out, bad, notes)
+    lo, hi = (int(str(x)[:4]) for x in _WINDOW["value"])
+    year = pd.to_numeric(raw_year, errors="coerce")
+    oor = bad & ((year < lo) | (year > hi)).fillna(False).astype(bool)
+    return Parsed(out, bad, notes, flags={"out_of_range": oor})
 
 
 # ---------------------------------------------------------------- numbers
@@ -238,16 +376,32 @@ def _mult(unit: pd.Series) -> pd.Series:
     return unit.fillna("").str.lower().map(lambda u: _MULT.get(u, 1.0)).astype(float)
 
 
-def parse_number(s: pd.Series) -> Parsed:
+_PLAIN = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+# counted things and days written with their unit: 20家, 5个, 30天, 12 days
+_COUNT_UNIT = re.compile(r"(?i)^(.*?\d)\s*(家|个|個|人|次|单|單|位|件|笔|筆|天|日|days?|d)?(\+?)$")
+
+
+def parse_number(s: pd.Series, *, percent: bool = False) -> Parsed:
     """Parse amounts: currency symbols, thousands separators, 万/千/亿/k/M, ranges.
 
-    A range such as ``"50-80万"`` gives its midpoint as the value and keeps ``low`` and
-    ``high`` in ``extra``; ``(1,200)`` is negative (accounting style).
+    A range such as ``"50-80万元"`` gives its midpoint as the value, keeps ``low`` and
+    ``high`` in ``extra`` and is flagged ``range``; ``(1,200)`` is negative (accounting
+    style). Counts and durations written with their unit read as the number: ``20家`` is
+    20, ``30天`` is 30 (days); ``90天+`` is 90, flagged ``open_ended``.
+
+    With ``percent=True`` (a percentage column) ``113%`` is 1.13 and ``+8%`` is 0.08:
+    percentages become fractions, bare numbers are kept as they are. Without it a cell
+    with ``%`` is unreadable (an amount is never a percentage).
 
     Examples
     --------
     >>> parse_number(pd.Series(["¥50万", "1,200.5", "50-80万", "3k"])).values.tolist()
     [500000.0, 1200.5, 650000.0, 3000.0]
+    >>> parse_number(pd.Series(["113%", "+8%"]), percent=True).values.round(2).tolist()
+    [1.13, 0.08]
+    >>> p = parse_number(pd.Series(["20家", "30天", "90天+"]))
+    >>> p.values.tolist(), p.flags["open_ended"].tolist()
+    ([20.0, 30.0, 90.0], [False, False, True])
     """
     idx = s.index
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -255,19 +409,62 @@ def parse_number(s: pd.Series) -> Parsed:
         return Parsed(v, pd.Series(False, index=idx), extra={})
     text = _clean_text(s)
     present = text.notna()
+    plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
+    value = pd.Series(np.nan, index=idx)
+    if plain.any():
+        value[plain] = _floats(pd.to_numeric(text[plain], errors="coerce"))
+    rest = present & ~plain
+    low = pd.Series(np.nan, index=idx)
+    high = pd.Series(np.nan, index=idx)
+    no = pd.Series(False, index=idx)
+    flags = {"range": no, "open_ended": no}
+    if not rest.any():
+        return Parsed(value, present & value.isna(), [], {}, flags)
+    r = _parse_messy(text[rest], percent)
+    value[rest] = r["value"].to_numpy()
+    is_range = pd.Series(False, index=idx)
+    is_range[rest] = r["is_range"].to_numpy()
+    open_ended = pd.Series(False, index=idx)
+    open_ended[rest] = r["open"].to_numpy()
+    notes, extra = [], {}
+    if is_range.any():
+        low[rest] = r["low"].to_numpy()
+        high[rest] = r["high"].to_numpy()
+        notes.append("ranges kept as low/high with midpoint")
+        extra = {"low": low, "high": high}
+    if open_ended.any():
+        notes.append("open-ended values (e.g. 90天+) read as their bound")
+    bad = present & value.isna()
+    return Parsed(
+        value.astype(float), bad, notes, extra, {"range": is_range, "open_ended": open_ended}
+    )
+
+
+def _floats(x: pd.Series) -> np.ndarray:
+    return pd.Series(x).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _parse_messy(text: pd.Series, percent: bool) -> pd.DataFrame:
+    """The regex route, for cells that are not plain numbers."""
     t = text.str.replace(_CURRENCY, "", regex=True).str.replace(r"\s+", "", regex=True)
+    pct = t.str.endswith("%").fillna(False).astype(bool)
+    t = t.str.replace(r"%$", "", regex=True)
     neg = t.str.match(r"^\(.*\)$").fillna(False).astype(bool)
     t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     euro = t.str.match(_EURO).fillna(False).astype(bool)
     t = t.where(~euro, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     t = t.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    unit = t.str.extract(_COUNT_UNIT)
+    counted = unit[0].notna() & (unit[1].notna() | (unit[2] == "+"))
+    t = t.where(~counted, unit[0])
+    open_ended = counted & (unit[2] == "+")
 
     single = t.str.extract(_AMOUNT)
     value = pd.to_numeric(single[0], errors="coerce") * _mult(single[1])
     rng = t.str.extract(_RANGE)
-    is_range = rng[0].notna() & value.isna()
-    low = pd.Series(np.nan, index=idx)
-    high = pd.Series(np.nan, index=idx)
+    is_range = (rng[0].notna() & value.isna()).fillna(False).astype(bool)
+    low = pd.Series(np.nan, index=text.index)
+    high = pd.Series(np.nan, index=text.index)
     if is_range.any():
         unit_hi = rng[3].fillna(rng[1])
         unit_lo = rng[1].fillna(rng[3])
@@ -277,10 +474,68 @@ def parse_number(s: pd.Series) -> Parsed:
         high = hi.where(is_range)
         value = value.where(~is_range, (low + high) / 2)
     value = value.where(~neg, -value)
-    bad = present & value.isna()
-    notes = ["ranges kept as low/high with midpoint"] if is_range.any() else []
-    extra = {"low": low, "high": high} if is_range.any() else {}
-    return Parsed(value.astype(float), bad, notes, extra)
+    if percent:
+        value = value.where(~pct, value / 100)
+        low, high = low.where(~pct, low / 100), high.where(~pct, high / 100)
+    else:
+        value = value.where(~pct)
+    return pd.DataFrame(
+        {
+            "value": _floats(value),
+            "is_range": is_range,
+            "open": open_ended.fillna(False).astype(bool),
+            "low": _floats(low),
+            "high": _floats(high),
+        },
+        index=text.index,
+    )
+
+
+# ---------------------------------------------------------------- periods
+_P_MONTH = re.compile(r"^(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*月?$")
+_P_QUARTER = re.compile(r"(?i)^(\d{4})\s*(?:年|-|/)?\s*(?:第)?\s*q?([1-4])\s*(?:季度?|q)?$")
+_P_QUARTER_CN = re.compile(r"^(\d{4})\s*年?\s*第?([一二三四1-4])季度$")
+_P_YEAR = re.compile(r"^(\d{4})\s*(?:年|fy)?$", re.I)
+_CN_DIGIT = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def _one_period(v: str) -> str | None:
+    v = v.strip()
+    if m := _P_MONTH.match(v):
+        month = int(m.group(2))
+        return f"{m.group(1)}-{month:02d}" if 1 <= month <= 12 else None
+    if m := _P_QUARTER_CN.match(v):
+        return f"{m.group(1)}-Q{_CN_DIGIT.get(m.group(2), m.group(2))}"
+    if (m := _P_QUARTER.match(v)) and re.search(r"(?i)q|季", v):
+        return f"{m.group(1)}-Q{m.group(2)}"
+    if m := _P_YEAR.match(v):
+        return m.group(1)
+    return None
+
+
+def parse_period(s: pd.Series) -> Parsed:
+    """Periods as pandas reads them: ``2024-01`` (month), ``2024-Q1`` (quarter), ``2024``.
+
+    ``2024年1月``, ``2024/1``, ``2024年Q1``, ``2024-Q1``, ``2024Q1``, ``2024年第一季度``,
+    ``2024年`` are all understood; a cell that is none of them is bad.
+
+    Examples
+    --------
+    >>> parse_period(pd.Series(["2024年1月", "2024年Q1", "2024Q2", "2024年", "soon"])).values.tolist()
+    ['2024-01', '2024-Q1', '2024-Q2', '2024', <NA>]
+    """
+    text = _clean_text(s)
+    present = text.notna()
+
+    def conv(t: pd.Series) -> pd.Series:
+        return pd.Series(
+            [None if v is pd.NA or v is None else _one_period(str(v)) for v in t],
+            index=t.index,
+            dtype="string",
+        )
+
+    out = _on_unique(text, conv).astype("string")
+    return Parsed(out, present & out.isna())
 
 
 # ---------------------------------------------------------------- booleans, text, ids
@@ -301,7 +556,7 @@ def parse_bool(s: pd.Series) -> Parsed:
 
 def normalise_text(s: pd.Series) -> Parsed:
     """Strip edges, fold runs of spaces, turn placeholders into missing."""
-    t = _clean_text(s).str.replace(r"\s+", " ", regex=True)
+    t = _on_unique(_clean_text(s), lambda x: x.str.replace(r"\s+", " ", regex=True))
     return Parsed(t, pd.Series(False, index=s.index))
 
 
@@ -337,7 +592,8 @@ def infer_extra(s: pd.Series) -> pd.Series:
     """An unknown column: placeholders become missing; all-numeric columns become numbers.
 
     Whole numbers become nullable ``Int64`` and others ``float64``, whether the file gave
-    text (CSV) or typed cells (Excel), so both give the same frame.
+    text (CSV) or typed cells (Excel), so both give the same frame. A column whose every
+    cell is a percentage (``110%``, ``+8%``) becomes fractions (1.1, 0.08).
     """
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s
@@ -347,6 +603,9 @@ def infer_extra(s: pd.Series) -> pd.Series:
         t = normalise_text(s).values
         nums = pd.to_numeric(t, errors="coerce")
         if not (t.notna().any() and nums[t.notna()].notna().all()):
+            filled = t.dropna()
+            if len(filled) and filled.str.fullmatch(r"[+-]?\d+(?:\.\d+)?\s*%").all():
+                return parse_number(t, percent=True).values
             return t
     whole = nums.dropna().eq(nums.dropna().round()).all()
     return nums.astype("Int64") if whole else nums.astype(float)
