@@ -70,7 +70,8 @@ def _unknown_values(
         return []
     values = df[column]
     ref = pd.Series(reference).dropna().astype(str)
-    unknown = values.notna() & ~values.astype("string").isin(set(ref)).fillna(False).astype(bool)
+    known = values.astype("string").isin(set(ref) | {"(unknown)"}).fillna(False).astype(bool)
+    unknown = values.notna() & ~known
     if not unknown.any():
         return []
     hints = suggest_matches(values[unknown], ref)

@@ -257,15 +257,17 @@ def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
 
     text = _clean_text(s)
     present = text.notna()
+    # no digit, no date: "now", "today", "昨天" must never reach pandas (wall clock)
+    text = text.where(text.str.contains(r"\d", regex=True).fillna(False).astype(bool))
     fast = _fast_dates(text)
     if fast is not None:
         done = fast.notna()
         windowed = _in_window(fast)
-        if done.all() or (done | ~present).all():
+        if (done | ~present).all():
             oor = done & windowed.isna()
             return Parsed(windowed, oor, flags={"out_of_range": oor})
         if done.any():
-            rest = _parse_datetime(text.where(~done), dayfirst=dayfirst)
+            rest = _parse_datetime(s.where(~done), dayfirst=dayfirst)
             out = windowed.where(done, rest.values)
             oor = (done & windowed.isna()) | rest.flags.get("out_of_range", False)
             return Parsed(out, (done & windowed.isna()) | rest.bad, rest.notes, flags={
@@ -575,10 +577,11 @@ def normalise_category(s: pd.Series) -> Parsed:
     """Fold case and spacing drift onto the most frequent spelling of each value.
 
     ``Google``, ``google`` and ``GOOGLE `` become whichever spelling is most common
-    (ties: the alphabetically first), so categories group correctly.
+    (ties: the alphabetically first), so categories group correctly. Spaces do not count:
+    ``EthanBrooks`` (a zero-width space stripped) folds onto ``Ethan Brooks``.
     """
     t = normalise_text(s).values
-    folded = t.str.casefold()
+    folded = _on_unique(t, lambda x: x.str.casefold().str.replace(" ", "", regex=False))
     counts = pd.DataFrame({"v": t, "k": folded}).dropna().value_counts().reset_index(name="n")
     counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
     canon = counts.drop_duplicates("k").set_index("k")["v"]
