@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .clean.values import has_invisible
 from .schema import DataContractError
 
 __all__ = ["read_table", "detect_encoding", "sniff_format", "read_sql", "TABLE_SUFFIXES"]
@@ -132,6 +133,29 @@ def _repair_rows(text: str, sep: str, width: int) -> tuple[str, dict[int, str]]:
     return out.getvalue(), malformed
 
 
+def _read_fast(text: str, sep: str, width: int) -> pd.DataFrame | None:
+    """pyarrow's strict reader for well-formed files; None sends the file the careful way."""
+    # quoted cells may hold line breaks, which the fast reader does not take
+    if width == 0:
+        return None
+    if '"' in text and any(line.count('"') % 2 for line in text.split("\n") if '"' in line):
+        return None
+    try:
+        df = pd.read_csv(
+            io.BytesIO(text.lstrip("\ufeff").encode("utf-8")),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine="pyarrow",
+        )
+    except Exception:  # noqa: BLE001 - any refusal means: read it the careful way
+        return None
+    if df.shape[1] != width or any(str(c).strip() == "" for c in df.columns):
+        return None
+    return df
+
+
 def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     """Read one table file into a DataFrame (CSV cells as text).
 
@@ -173,19 +197,23 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
         header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
         _check_header(header, path)
-        counts = _field_counts(text, sep)
         malformed: dict[int, str] = {}
-        if any(c != counts[0] for c in counts[1:]):
-            text, malformed = _repair_rows(text, sep, counts[0])
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            index_col=False,
-            skipinitialspace=False,
-        )
+        df = _read_fast(text, sep, len(header))
+        if df is None:
+            counts = _field_counts(text, sep)
+            if any(c != counts[0] for c in counts[1:]):
+                text, malformed = _repair_rows(text, sep, counts[0])
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+                skipinitialspace=False,
+            )
+        if not has_invisible(text):
+            df.attrs["invisible_checked"] = True  # clean() need not search every cell
         df.attrs["encoding"] = enc
         df.attrs["delimiter"] = sep
         if malformed:

@@ -169,3 +169,12 @@ def test_cp1252_curly_quotes_and_dashes(tmp_path):
     raw = sa.read_table(p)
     assert raw.attrs["encoding"] == "cp1252"
     assert raw["note"].tolist() == ["“quoted” – dash €5"]
+
+
+def test_zero_width_space_in_a_rep_name_is_no_phantom_rep():
+    opps = _opps(owner=["Ethan Brooks", "Ethan\u200bBrooks", "\ufeffEthan Brooks", "Goo\u200bgle"])
+    reps = pd.DataFrame({"owner": ["Ethan Brooks", "Google"], "team": ["East", "East"]})
+    ds = sa.read_dataset({"opportunities": opps, "reps": reps})
+    assert ds.opportunities["owner"].tolist() == ["Ethan Brooks"] * 3 + ["Google"]
+    assert not (ds.quality["rule"] == "unknown_reference").any()
+    assert (ds.quality["rule"] == "invisible_characters").sum() == 3

@@ -177,7 +177,9 @@ def clean(
     cfg = load_stages(stages)
     malformed = dict(df.attrs.get("malformed_rows", {}))
     issues = Issues(table)
-    raw = _strip_invisible(df.reset_index(drop=True), issues)
+    raw = df.reset_index(drop=True)
+    if not df.attrs.get("invisible_checked"):
+        raw = _strip_invisible(raw, issues)
     _check_duplicate_headers(raw, table)
     work, mapping, notes = map_headers(raw, spec)
     _check_mapped_twice(raw, mapping, spec, table)

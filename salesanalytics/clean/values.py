@@ -68,6 +68,9 @@ UNKNOWN = "(unknown)"
 DATE_RANGE = ("1900-01-01", "2200-12-31")
 
 
+_PLACEHOLDER_LEN = max(len(p) for p in PLACEHOLDERS)
+
+
 @dataclass
 class Parsed:
     """A parsed column.
@@ -88,11 +91,28 @@ class Parsed:
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
 
 
+# the same class in RE2 syntax, so that pyarrow-backed strings are searched in C
+_INVISIBLE_RE2 = (
+    r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}\x{200b}-\x{200d}\x{2060}\x{feff}]"
+)
+
+
+def has_invisible(text: str) -> bool:
+    """Whether a text holds any character :func:`strip_invisible` removes."""
+    return _INVISIBLE.search(text) is not None
+
+
+def _is_arrow(s: pd.Series) -> bool:
+    return getattr(s.dtype, "storage", None) == "pyarrow"
+
+
 def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Remove control and zero-width characters from text cells.
 
     Tab, newline and carriage return are kept (cleaning folds them as spacing);
-    ``\\x00``-``\\x1f`` otherwise, ``\\x7f``, U+200B..U+200D, U+2060 and U+FEFF go.
+    ``\\x00``-``\\x1f`` otherwise, ``\\x7f``, U+200B..U+200D, U+2060 and U+FEFF go. A
+    zero-width *space* between a lower-case and an upper-case Latin letter stood for a
+    word break (``Ethan\\u200bBrooks``) and becomes a space, so no phantom rep appears.
 
     Returns
     -------
@@ -102,16 +122,21 @@ def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     --------
     >>> out, changed = strip_invisible(pd.Series(["Ethan\u200bBrooks", "ok\x01", "fine"]))
     >>> out.tolist(), changed.tolist()
-    (['EthanBrooks', 'ok', 'fine'], [True, True, False])
+    (['Ethan Brooks', 'ok', 'fine'], [True, True, False])
     """
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return s, pd.Series(False, index=s.index)
     text = s.astype("string") if pd.api.types.is_object_dtype(s) else s
-    hit = text.str.contains(_INVISIBLE, regex=True).fillna(False).astype(bool)
+    pattern = _INVISIBLE_RE2 if _is_arrow(text) else _INVISIBLE
+    hit = text.str.contains(pattern, regex=True).fillna(False).astype(bool)
     if not hit.any():
         return s, hit
     out = s.copy()
-    out[hit] = text[hit].str.replace(_INVISIBLE, "", regex=True)
+    out[hit] = (
+        text[hit]
+        .str.replace(r"(?<=[a-z])\u200b(?=[A-Z])", " ", regex=True)
+        .str.replace(_INVISIBLE, "", regex=True)
+    )
     return out, hit
 
 
@@ -128,9 +153,18 @@ def _on_unique(s: pd.Series, fn) -> pd.Series:
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings with full-width spaces folded and edges stripped; missing stays missing."""
-    return _on_unique(
-        s.astype("string"), lambda t: t.str.replace("\u3000", " ", regex=False).str.strip()
-    )
+    return s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
+
+
+def _placeholder(text: pd.Series) -> pd.Series:
+    """Placeholder cells (compared in lower case; short cells only, so long columns are cheap)."""
+    short = text.str.len() <= _PLACEHOLDER_LEN
+    out = pd.Series(False, index=text.index)
+    if short.any():
+        out[short.fillna(False).astype(bool)] = (
+            text[short.fillna(False).astype(bool)].str.lower().isin(PLACEHOLDERS).to_numpy()
+        )
+    return out
 
 
 def blank_mask(s: pd.Series) -> pd.Series:
@@ -138,14 +172,14 @@ def blank_mask(s: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return s.isna()
     text = _as_text(s)
-    return text.isna() | text.str.casefold().isin(PLACEHOLDERS).fillna(False).astype(bool)
+    return text.isna() | _placeholder(text)
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return _as_text(s)
     text = _as_text(s)
-    return text.mask(text.isna() | text.str.casefold().isin(PLACEHOLDERS).fillna(False))
+    return text.mask(text.isna() | _placeholder(text))
 
 
 # ---------------------------------------------------------------- dates
@@ -577,11 +611,10 @@ def normalise_category(s: pd.Series) -> Parsed:
     """Fold case and spacing drift onto the most frequent spelling of each value.
 
     ``Google``, ``google`` and ``GOOGLE `` become whichever spelling is most common
-    (ties: the alphabetically first), so categories group correctly. Spaces do not count:
-    ``EthanBrooks`` (a zero-width space stripped) folds onto ``Ethan Brooks``.
+    (ties: the alphabetically first), so categories group correctly.
     """
     t = normalise_text(s).values
-    folded = _on_unique(t, lambda x: x.str.casefold().str.replace(" ", "", regex=False))
+    folded = _on_unique(t, lambda x: x.str.casefold())
     counts = pd.DataFrame({"v": t, "k": folded}).dropna().value_counts().reset_index(name="n")
     counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
     canon = counts.drop_duplicates("k").set_index("k")["v"]
