@@ -393,7 +393,10 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     key = [k for k in spec.key if k in work.columns]
     if not key:
         return dropped
-    comparable = work.loc[~rej.mask, columns].astype("string")
+    comparable = work.loc[~rej.mask, columns]
+    mixed = [c for c in columns if pd.api.types.is_object_dtype(comparable[c])]
+    if mixed:  # cells of mixed types compare as text, as they were written
+        comparable = comparable.astype({c: "string" for c in mixed})
     exact = comparable.duplicated(keep="first")
     dropped[exact[exact].index] = True
     issues.add(
