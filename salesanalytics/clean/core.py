@@ -74,6 +74,7 @@ class _Rejections:
 
     def __init__(self, index: pd.Index) -> None:
         self.reason = pd.Series("", index=index, dtype="object")
+        self._mask = pd.Series(False, index=index)
 
     def add(self, mask: pd.Series, text: str | pd.Series) -> None:
         mask = mask.fillna(False).astype(bool)
@@ -82,10 +83,11 @@ class _Rejections:
         text = text[mask] if isinstance(text, pd.Series) else text
         cur = self.reason[mask]
         self.reason[mask] = cur.where(cur == "", cur + "; ") + text
+        self._mask = self.reason != ""
 
     @property
     def mask(self) -> pd.Series:
-        return self.reason != ""
+        return self._mask.copy()
 
 
 def clean(

@@ -49,6 +49,11 @@ _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 # possibly broken by spaces, dashes, dots or brackets
 _DIGIT_RUN = r"\d(?:[\s\-.()/]*\d){6,}"
 _MAYBE = re.compile(rf"@|{_DIGIT_RUN}")
+_MAYBE_RE2 = r"@|\d(?:[\s\-.()/]*\d){6,}"
+
+
+def _arrow(s: pd.Series) -> bool:
+    return getattr(s.dtype, "storage", None) == "pyarrow"
 _CN_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _CN_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s\-]\d{7,8}(?!\d)")
 
@@ -222,8 +227,17 @@ def mask_text(s: pd.Series, *, region: str | None = None) -> pd.Series:
     """
     reg = region or get_region()
     text = s.astype("string")
-    maybe = text.str.contains(_MAYBE, regex=True)
-    return _by_unique(text, lambda v: _mask_one(v, reg), maybe)
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    if len(uniq) == 0:
+        return text
+    u = pd.Series(uniq, dtype="string")
+    maybe = u.str.contains(_MAYBE_RE2 if _arrow(u) else _MAYBE, regex=True).fillna(False)
+    if not maybe.any():
+        return text
+    fixed = u.copy()
+    fixed[maybe] = [_mask_one(v, reg) for v in u[maybe]]
+    out = pd.Series(fixed.to_numpy(dtype=object)[codes], index=s.index, dtype="string")
+    return out.mask(codes < 0)
 
 
 def mask_message(message: str, *, region: str | None = None) -> str:

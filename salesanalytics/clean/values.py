@@ -141,7 +141,13 @@ def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _on_unique(s: pd.Series, fn) -> pd.Series:
-    """Apply a vectorised Series -> Series ``fn`` once per distinct value."""
+    """Apply a vectorised Series -> Series ``fn`` once per distinct value.
+
+    Columns of mostly distinct values (ids, timestamps; judged on a sample) skip the
+    look-up and go straight through ``fn``.
+    """
+    if len(s) > 4000 and s.iloc[:2000].nunique() > 1000:
+        return fn(s)
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     if len(uniq) == 0 or len(uniq) * 2 > len(s):
         return fn(s)
@@ -178,8 +184,12 @@ def blank_mask(s: pd.Series) -> pd.Series:
 def _clean_text(s: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return _as_text(s)
-    text = _as_text(s)
-    return text.mask(text.isna() | _placeholder(text))
+
+    def one(x: pd.Series) -> pd.Series:
+        text = _as_text(x)
+        return text.mask(text.isna() | _placeholder(text))
+
+    return _on_unique(s.astype("string"), one)
 
 
 # ---------------------------------------------------------------- dates
@@ -602,8 +612,10 @@ def normalise_id(s: pd.Series) -> Parsed:
         whole = s.dropna().eq(s.dropna().round()).all()
         if whole:
             s = s.astype("Int64")
-    t = _clean_text(s.astype("string"))
-    t = t.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    t = _on_unique(
+        s.astype("string"),
+        lambda x: _clean_text(x).str.replace(r"^(\d+)\.0+$", r"\1", regex=True),
+    )
     return Parsed(t, pd.Series(False, index=s.index))
 
 
