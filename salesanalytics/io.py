@@ -11,9 +11,9 @@ import io
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from .clean.values import has_invisible
 from .schema import DataContractError
 
 __all__ = ["read_table", "detect_encoding", "sniff_format", "read_sql", "TABLE_SUFFIXES"]
@@ -133,6 +133,17 @@ def _repair_rows(text: str, sep: str, width: int) -> tuple[str, dict[int, str]]:
     return out.getvalue(), malformed
 
 
+_ZERO_WIDTH_UTF8 = (b"\xe2\x80\x8b", b"\xe2\x80\x8c", b"\xe2\x80\x8d", b"\xe2\x81\xa0")
+
+
+def _has_invisible_bytes(data: bytes) -> bool:
+    """Whether UTF-8 bytes hold a control or zero-width character (BOM at the start aside)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ctrl = (arr < 32) & (arr != 9) & (arr != 10) & (arr != 13) | (arr == 127)
+    return bool(ctrl.any()) or any(z in body for z in (*_ZERO_WIDTH_UTF8, b"\xef\xbb\xbf"))
+
+
 def _read_fast(text: str, sep: str, width: int) -> pd.DataFrame | None:
     """pyarrow's strict reader for well-formed files; None sends the file the careful way."""
     # quoted cells may hold line breaks, which the fast reader does not take
@@ -212,7 +223,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
                 index_col=False,
                 skipinitialspace=False,
             )
-        if not has_invisible(text):
+        if not _has_invisible_bytes(text.encode("utf-8") if enc != "utf-8" else data):
             df.attrs["invisible_checked"] = True  # clean() need not search every cell
         df.attrs["encoding"] = enc
         df.attrs["delimiter"] = sep

@@ -178,3 +178,17 @@ def test_zero_width_space_in_a_rep_name_is_no_phantom_rep():
     assert ds.opportunities["owner"].tolist() == ["Ethan Brooks"] * 3 + ["Google"]
     assert not (ds.quality["rule"] == "unknown_reference").any()
     assert (ds.quality["rule"] == "invisible_characters").sum() == 3
+
+
+def test_invisible_characters_in_a_csv_file(tmp_path):
+    p = tmp_path / "orders.csv"
+    p.write_text(
+        "order_id,account_id,ordered_at,amount,note\n"
+        "O1,C1,2024-01-01,100,ok\x01\nO2,C\u200b2,2024-01-02,200,fine\n",
+        encoding="utf-8",
+    )
+    ds = sa.read_dataset({"orders": p})
+    assert ds.orders["account_id"].tolist() == ["C1", "C2"]
+    assert ds.orders["note"].tolist() == ["ok", "fine"]
+    q = ds.quality[ds.quality["rule"] == "invisible_characters"]
+    assert q[["row", "column"]].values.tolist() == [[0, "note"], [1, "account_id"]]
