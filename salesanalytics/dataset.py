@@ -96,6 +96,7 @@ def read_dataset(
     dayfirst: bool | None = None,
     mask_pii: bool = True,
     relax: Mapping[str, Sequence[str]] | None = None,
+    unknown: str = "keep",
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -115,6 +116,9 @@ def read_dataset(
     relax
         Per table, required columns to treat as optional, e.g. ``{"leads": ["created_at"]}``
         for a lead list without dates.
+    unknown
+        Blank or unknown segment values (channel, region, ...): ``"keep"`` as
+        ``"(unknown)"`` (default) or ``"reject"``; see :func:`salesanalytics.clean`.
 
     Returns
     -------
@@ -171,13 +175,14 @@ def read_dataset(
                 dayfirst=dayfirst,
                 mask_pii=mask_pii,
                 relax=relax.get(table, ()),
+                unknown=unknown,
             )
         except DataContractError as exc:
             raise DataContractError(f"{sources[table]}: {exc}") from exc
     data = {t: r.data for t, r in results.items()}
     findings = reference_findings(data) + chronology_findings(data, cfg)
     for f in findings:
-        results[f.table] = _apply(results[f.table], raws[f.table], f)
+        results[f.table] = _apply(results[f.table], raws[f.table], f, mask_pii=mask_pii)
 
     ds = Dataset(stages=cfg)
     for table, res in results.items():
@@ -201,7 +206,9 @@ def _load(obj: object, table: str, con) -> tuple[pd.DataFrame, str]:
     return read_table(obj), Path(str(obj)).name
 
 
-def _apply(res: CleanResult, raw: pd.DataFrame, f: Finding) -> CleanResult:
+def _apply(
+    res: CleanResult, raw: pd.DataFrame, f: Finding, *, mask_pii: bool = True
+) -> CleanResult:
     """Record a cross-table finding on a table's result; rejected rows move out of ``data``."""
     rows = res.source_rows[f.positions]
     detail = f.detail.to_numpy() if isinstance(f.detail, pd.Series) else f.detail
@@ -231,6 +238,10 @@ def _apply(res: CleanResult, raw: pd.DataFrame, f: Finding) -> CleanResult:
     keep = np.ones(len(res.data), bool)
     keep[f.positions] = False
     moved = raw.loc[rows].copy()
+    if mask_pii:
+        from .clean.pii import mask_frame
+
+        moved = mask_frame(moved)
     moved.insert(0, "row", rows)
     moved["reason"] = pd.array(
         detail if not isinstance(detail, str) else [detail] * len(rows), dtype="string"

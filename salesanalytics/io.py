@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .clean.pii import mask_message
 from .schema import DataContractError
 
 __all__ = ["read_table", "detect_encoding", "sniff_format", "read_sql", "TABLE_SUFFIXES"]
@@ -107,8 +108,10 @@ def _check_header(header: list[str], path: Path) -> None:
             continue
         if key in seen:
             raise DataContractError(
-                f"{path}: duplicate header {key!r} (columns {seen[key] + 1} and {i + 1}); "
-                "rename or remove one of them"
+                mask_message(
+                    f"{path}: duplicate header {key!r} (columns {seen[key] + 1} and {i + 1}); "
+                    "rename or remove one of them"
+                )
             )
         seen[key] = i
 
@@ -160,7 +163,7 @@ def _read_fast(text: str, sep: str, width: int) -> pd.DataFrame | None:
             na_values=[""],
             engine="pyarrow",
         )
-    except Exception:  # noqa: BLE001 - any refusal means: read it the careful way
+    except Exception:  # any refusal means: read it the careful way
         return None
     if df.shape[1] != width or any(str(c).strip() == "" for c in df.columns):
         return None
@@ -233,7 +236,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     except DataContractError:
         raise
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
+        raise ValueError(mask_message(f"cannot read {path}: {exc}")) from exc
 
 
 def read_sql(query: str, con) -> pd.DataFrame:

@@ -52,7 +52,9 @@ def test_date_window_is_configurable():
 
 @pytest.mark.parametrize("word", ["now", "today", "Today", "昨天", "tomorrow", "yesterday"])
 def test_relative_words_are_never_the_wall_clock(word):
-    res = sa.clean(_opps(created_at=[word, "2024-01-06", "2024-01-07", "2024-01-08"]), "opportunities")
+    res = sa.clean(
+        _opps(created_at=[word, "2024-01-06", "2024-01-07", "2024-01-08"]), "opportunities"
+    )
     assert res.rejected["reason"].tolist() == [f"created_at unreadable: {word!r}"]
     assert res.data["created_at"].max() == pd.Timestamp("2024-01-08")
 
@@ -106,7 +108,9 @@ def test_quoted_file_with_a_truncated_row(tmp_path):
 
 
 def test_duplicate_raw_headers_name_both_columns():
-    with pytest.raises(sa.DataContractError, match=r"duplicate header 'amount' \(columns 4 and 5\)"):
+    with pytest.raises(
+        sa.DataContractError, match=r"duplicate header 'amount' \(columns 4 and 5\)"
+    ):
         sa.read_table(DATA / "orders_duplicate_header.csv")
     df = pd.DataFrame([["O1", "C1", "2024-01-01", 1, 2]])
     df.columns = ["order_id", "account_id", "ordered_at", "amount", "amount"]

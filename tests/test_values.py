@@ -165,7 +165,12 @@ def test_range_value_is_flagged_in_the_quality_report():
 
 def test_dates_in_one_format_parse_in_one_call_and_leftovers_by_rule():
     got, bad, _ = _dates(["2024-03-05", "2024-03-06", "2024年3月7日", "Mar 8, 2024", "today"])
-    assert got[:4] == ["2024-03-05 00:00", "2024-03-06 00:00", "2024-03-07 00:00", "2024-03-08 00:00"]
+    assert got[:4] == [
+        "2024-03-05 00:00",
+        "2024-03-06 00:00",
+        "2024-03-07 00:00",
+        "2024-03-08 00:00",
+    ]
     assert bad == [False, False, False, False, True]
 
 

@@ -595,7 +595,9 @@ def _strip_invisible(raw: pd.DataFrame, issues: Issues) -> pd.DataFrame:
     ):
         out = raw.copy()
         out.columns = [n if isinstance(c, str) else c for n, c in zip(names, raw.columns)]
-        issues.add_table_note("*", "invisible_characters", "invisible characters removed from headers")
+        issues.add_table_note(
+            "*", "invisible_characters", "invisible characters removed from headers"
+        )
     for i, c in enumerate(list(out.columns)):
         cleaned, hit = V.strip_invisible(out.iloc[:, i])
         if hit.any():

@@ -54,6 +54,8 @@ _MAYBE_RE2 = r"@|\d(?:[\s\-.()/]*\d){6,}"
 
 def _arrow(s: pd.Series) -> bool:
     return getattr(s.dtype, "storage", None) == "pyarrow"
+
+
 _CN_MOBILE = re.compile(r"(?<!\d)(?:\+?86[\s\-]?)?1[3-9]\d(?:[\s\-]?\d){8}(?!\d)")
 _CN_LANDLINE = re.compile(r"(?<!\d)0\d{2,3}[\s\-]\d{7,8}(?!\d)")
 

@@ -92,9 +92,7 @@ _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufe
 
 
 # the same class in RE2 syntax, so that pyarrow-backed strings are searched in C
-_INVISIBLE_RE2 = (
-    r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}\x{200b}-\x{200d}\x{2060}\x{feff}]"
-)
+_INVISIBLE_RE2 = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}\x{200b}-\x{200d}\x{2060}\x{feff}]"
 
 
 def has_invisible(text: str) -> bool:
@@ -314,9 +312,9 @@ def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
             rest = _parse_datetime(s.where(~done), dayfirst=dayfirst)
             out = windowed.where(done, rest.values)
             oor = (done & windowed.isna()) | rest.flags.get("out_of_range", False)
-            return Parsed(out, (done & windowed.isna()) | rest.bad, rest.notes, flags={
-                "out_of_range": oor
-            })
+            return Parsed(
+                out, (done & windowed.isna()) | rest.bad, rest.notes, flags={"out_of_range": oor}
+            )
     out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     notes: list[str] = []
     raw_year = text.str.extract(r"^(\d{4})\s*[-/.年]")[0]
