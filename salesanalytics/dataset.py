@@ -150,9 +150,9 @@ def read_dataset(
                 f"no table files in {folder}: expected files named like opportunities.csv, "
                 f"stage_history.csv, leads.xlsx (tables: {', '.join(TABLES)})"
             )
-    unknown = set(items) - set(TABLES)
-    if unknown:
-        raise ValueError(f"unknown table name(s) {sorted(unknown)}; tables: {list(TABLES)}")
+    unknown_tables = set(items) - set(TABLES)
+    if unknown_tables:
+        raise ValueError(f"unknown table name(s) {sorted(unknown_tables)}; tables: {list(TABLES)}")
 
     raws: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}

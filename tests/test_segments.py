@@ -103,3 +103,8 @@ def test_targets_with_chinese_periods_give_the_same_attainment_as_iso():
     ).set_index(["period", "owner"])
     assert q.loc[("2024Q1", "a"), "attainment"] == pytest.approx(300 / 200)
     assert q.loc[("2024Q2", "b"), "attainment"] == pytest.approx(50 / 70)
+
+
+def test_read_dataset_passes_unknown_through():
+    ds = sa.read_dataset({"leads": DATA / "leads_blank_channel.csv"}, unknown="reject")
+    assert ds.rejected["leads"]["row"].tolist() == [2, 4, 9]
