@@ -142,12 +142,16 @@ _ZERO_WIDTH_UTF8 = (b"\xe2\x80\x8b", b"\xe2\x80\x8c", b"\xe2\x80\x8d", b"\xe2\x8
 def _has_invisible_bytes(data: bytes) -> bool:
     """Whether UTF-8 bytes hold a control or zero-width character (BOM at the start aside)."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    arr = np.frombuffer(body, dtype=np.uint8)
-    ctrl = (arr < 32) & (arr != 9) & (arr != 10) & (arr != 13) | (arr == 127)
-    return bool(ctrl.any()) or any(z in body for z in (*_ZERO_WIDTH_UTF8, b"\xef\xbb\xbf"))
+    counts = np.bincount(np.frombuffer(body, dtype=np.uint8), minlength=256)
+    ctrl = counts[:32].sum() - counts[9] - counts[10] - counts[13] + counts[127]
+    if ctrl:
+        return True
+    if not (counts[0xE2] or counts[0xEF]):  # no lead byte of a zero-width character
+        return False
+    return any(z in body for z in (*_ZERO_WIDTH_UTF8, b"\xef\xbb\xbf"))
 
 
-def _read_fast(text: str, sep: str, width: int) -> pd.DataFrame | None:
+def _read_fast(text: str, sep: str, width: int, utf8: bytes | None) -> pd.DataFrame | None:
     """pyarrow's strict reader for well-formed files; None sends the file the careful way."""
     # quoted cells may hold line breaks, which the fast reader does not take
     if width == 0:
@@ -156,7 +160,7 @@ def _read_fast(text: str, sep: str, width: int) -> pd.DataFrame | None:
         return None
     try:
         df = pd.read_csv(
-            io.BytesIO(text.lstrip("\ufeff").encode("utf-8")),
+            io.BytesIO(utf8 if utf8 is not None else text.lstrip("\ufeff").encode("utf-8")),
             sep=sep,
             dtype=str,
             keep_default_na=False,
@@ -212,7 +216,7 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
         _check_header(header, path)
         malformed: dict[int, str] = {}
-        df = _read_fast(text, sep, len(header))
+        df = _read_fast(text, sep, len(header), data if enc == "utf-8" else None)
         if df is None:
             counts = _field_counts(text, sep)
             if any(c != counts[0] for c in counts[1:]):

@@ -183,11 +183,18 @@ def _clean_text(s: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return _as_text(s)
 
-    def one(x: pd.Series) -> pd.Series:
-        text = _as_text(x)
-        return text.mask(text.isna() | _placeholder(text))
+    return _on_unique(s.astype("string"), _clean_direct)
 
-    return _on_unique(s.astype("string"), one)
+
+def _clean_direct(x: pd.Series) -> pd.Series:
+    text = _as_text(x)
+    return text.mask(text.isna() | _placeholder(text))
+
+
+def _text_direct(x: pd.Series) -> pd.Series:
+    if not (pd.api.types.is_object_dtype(x) or pd.api.types.is_string_dtype(x)):
+        return _as_text(x).str.replace(r"\s+", " ", regex=True)
+    return _clean_direct(x.astype("string")).str.replace(r"\s+", " ", regex=True)
 
 
 # ---------------------------------------------------------------- dates
@@ -600,7 +607,7 @@ def parse_bool(s: pd.Series) -> Parsed:
 
 def normalise_text(s: pd.Series) -> Parsed:
     """Strip edges, fold runs of spaces, turn placeholders into missing."""
-    t = _on_unique(_clean_text(s), lambda x: x.str.replace(r"\s+", " ", regex=True))
+    t = _on_unique(s.astype("string"), _text_direct)
     return Parsed(t, pd.Series(False, index=s.index))
 
 
@@ -612,7 +619,7 @@ def normalise_id(s: pd.Series) -> Parsed:
             s = s.astype("Int64")
     t = _on_unique(
         s.astype("string"),
-        lambda x: _clean_text(x).str.replace(r"^(\d+)\.0+$", r"\1", regex=True),
+        lambda x: _clean_direct(x).str.replace(r"^(\d+)\.0+$", r"\1", regex=True),
     )
     return Parsed(t, pd.Series(False, index=s.index))
 
@@ -623,13 +630,23 @@ def normalise_category(s: pd.Series) -> Parsed:
     ``Google``, ``google`` and ``GOOGLE `` become whichever spelling is most common
     (ties: the alphabetically first), so categories group correctly.
     """
-    t = normalise_text(s).values
-    folded = _on_unique(t, lambda x: x.str.casefold())
-    counts = pd.DataFrame({"v": t, "k": folded}).dropna().value_counts().reset_index(name="n")
+    # one pass over the distinct raw values, weighted by how often each occurs
+    codes, uniq = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    t = _text_direct(pd.Series(uniq, dtype="string")).reset_index(drop=True)
+    weight = np.bincount(codes[codes >= 0], minlength=len(uniq))
+    folded = t.str.casefold()
+    pairs = pd.DataFrame({"v": t, "k": folded, "n": weight}).dropna()
+    counts = pairs.groupby(["v", "k"], sort=False)["n"].sum().reset_index()
     counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
     canon = counts.drop_duplicates("k").set_index("k")["v"]
-    out = folded.map(canon).astype("string")
-    changed = int((t.notna() & (out != t)).sum())
+    out_u = folded.map(canon).astype("string")
+    differs = (t.notna() & (out_u != t)).fillna(False).to_numpy(dtype=bool)
+    changed = int(weight[differs].sum())
+    out = pd.Series(
+        out_u.to_numpy(dtype=object, na_value=pd.NA)[np.maximum(codes, 0)] if len(uniq) else [],
+        index=s.index,
+        dtype="string",
+    ).mask(codes < 0)
     notes = [f"{changed} cells folded onto a common spelling"] if changed else []
     return Parsed(out, pd.Series(False, index=s.index), notes)
 
