@@ -50,8 +50,7 @@ def run(quick: bool = False, n: int | None = None) -> tuple[str, str]:
         t_raw = _median(raw)
         t_ours = _median(ours)
     body = (
-        f"Command: `python -m benchmarks ingest` (or `python -c 'from benchmarks.ingest_speed "
-        f"import run; print(run()[1])'`). Machine: {machine()}.\n"
+        f"Command: `python3 tasks.py bench ingest`. Machine: {machine()}.\n"
         f"Data: generate_pipeline({n:,}, seed=1) written as CSV ({rows:,} stage rows). "
         f"Median of {RUNS} runs.\n\n"
         "| step | seconds |\n|---|---:|\n"
