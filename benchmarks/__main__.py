@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from . import forecast, funnel_speed, scale, scoring, stage_calibration
+from . import forecast, funnel_speed, ingest_speed, scale, scoring, stage_calibration
 from .results import write_section
 
 SECTIONS = {
@@ -20,6 +20,7 @@ SECTIONS = {
     "scoring": scoring.run,
     "forecast": forecast.run,
     "scale": scale.run,
+    "ingest": ingest_speed.run,
 }
 
 

@@ -159,6 +159,7 @@ def read_dataset(
     mask_pii: bool = True,
     relax: Mapping[str, Sequence[str]] | None = None,
     columns: Mapping[str, Mapping[str, str]] | str | Path | None = None,
+    unknown: str = "keep",
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -182,6 +183,9 @@ def read_dataset(
         Column mapping ``{table: {export header: canonical name}}``, or a YAML file of that
         shape (see :func:`salesanalytics.clean.mapping.load_column_map`). Headers not
         mapped are matched through the aliases.
+    unknown
+        Blank or unknown segment values (channel, region, ...): ``"keep"`` as
+        ``"(unknown)"`` (default) or ``"reject"``; see :func:`salesanalytics.clean`.
 
     Returns
     -------
@@ -218,9 +222,9 @@ def read_dataset(
                 f"no table files in {folder}: expected files named like opportunities.csv, "
                 f"stage_history.csv, leads.xlsx (tables: {', '.join(TABLES)})"
             )
-    unknown = set(items) - set(TABLES)
-    if unknown:
-        raise ValueError(f"unknown table name(s) {sorted(unknown)}; tables: {list(TABLES)}")
+    unknown_tables = set(items) - set(TABLES)
+    if unknown_tables:
+        raise ValueError(f"unknown table name(s) {sorted(unknown_tables)}; tables: {list(TABLES)}")
 
     raws: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
@@ -251,13 +255,14 @@ def read_dataset(
                 mask_pii=mask_pii,
                 relax=relax.get(table, ()),
                 columns=colmap.get(table),
+                unknown=unknown,
             )
         except DataContractError as exc:
             raise DataContractError(f"{sources[table]}: {exc}") from exc
     data = {t: r.data for t, r in results.items()}
     findings = reference_findings(data) + chronology_findings(data, cfg)
     for f in findings:
-        results[f.table] = _apply(results[f.table], raws[f.table], f)
+        results[f.table] = _apply(results[f.table], raws[f.table], f, mask_pii=mask_pii)
 
     ds = Dataset(stages=cfg)
     for table, res in results.items():
@@ -284,7 +289,9 @@ def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str
     return read_table(obj), Path(str(obj)).name
 
 
-def _apply(res: CleanResult, raw: pd.DataFrame, f: Finding) -> CleanResult:
+def _apply(
+    res: CleanResult, raw: pd.DataFrame, f: Finding, *, mask_pii: bool = True
+) -> CleanResult:
     """Record a cross-table finding on a table's result; rejected rows move out of ``data``."""
     rows = res.source_rows[f.positions]
     detail = f.detail.to_numpy() if isinstance(f.detail, pd.Series) else f.detail
@@ -314,6 +321,10 @@ def _apply(res: CleanResult, raw: pd.DataFrame, f: Finding) -> CleanResult:
     keep = np.ones(len(res.data), bool)
     keep[f.positions] = False
     moved = raw.loc[rows].copy()
+    if mask_pii:
+        from .clean.pii import mask_frame
+
+        moved = mask_frame(moved)
     moved.insert(0, "row", rows)
     moved["reason"] = pd.array(
         detail if not isinstance(detail, str) else [detail] * len(rows), dtype="string"

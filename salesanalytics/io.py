@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from .clean.pii import mask_message
+from .schema import DataContractError
 
 __all__ = ["read_table", "detect_encoding", "sniff_format", "read_sql", "TABLE_SUFFIXES"]
 
@@ -31,21 +36,53 @@ def sniff_format(path: str | Path) -> str:
     return "text"
 
 
+_DETECTABLE = ["gb18030", "big5", "cp1252", "latin_1"]
+
+
 def detect_encoding(data: bytes) -> str:
-    """UTF-8 (with or without BOM), then GB18030 (a superset of GBK), else latin-1."""
+    """The text encoding of a file's bytes.
+
+    A byte-order mark decides first (UTF-8 ``utf-8-sig``, UTF-16 LE/BE ``utf-16``); then
+    strict UTF-8; then UTF-16 without a BOM (every other byte zero); otherwise
+    charset-normalizer chooses among GB18030 (a superset of GBK and GB2312), Big5, cp1252
+    and latin-1 (cp1252 is reported as ``latin-1`` when no byte 0x80-0x9F occurs, where
+    the two agree).
+
+    Examples
+    --------
+    >>> detect_encoding("客户编号,负责人".encode("gbk")), detect_encoding("客戶編號".encode("big5"))
+    ('gb18030', 'big5')
+    >>> detect_encoding("\ufeffid".encode("utf-16"))
+    'utf-16'
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if data.startswith(b"\xff\xfe") or data.startswith(b"\xfe\xff"):
+        return "utf-16"
     try:
         data.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("gb18030")
-        if any("\u4e00" <= ch <= "\u9fff" for ch in text):
-            return "gb18030"
-    except UnicodeDecodeError:
-        pass
+    head = data[:4096]
+    if len(head) >= 4:
+        half = len(head) // 2
+        if head[1::2].count(0) > 0.4 * half and head[0::2].count(0) < 0.1 * half:
+            return "utf-16-le"
+        if head[0::2].count(0) > 0.4 * half and head[1::2].count(0) < 0.1 * half:
+            return "utf-16-be"
+    import charset_normalizer
+
+    sample = data[:200_000]
+    found = [m.encoding for m in charset_normalizer.from_bytes(sample, cp_isolation=_DETECTABLE)]
+    for enc in [*found, *_DETECTABLE]:
+        try:
+            data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if enc == "cp1252" and not any(0x80 <= b <= 0x9F for b in data):
+            return "latin-1"
+        return {"latin_1": "latin-1"}.get(enc, enc)
     return "latin-1"
 
 
@@ -56,17 +93,106 @@ def _sniff_delimiter(sample: str) -> str:
         return ","
 
 
+def _field_counts(text: str, sep: str) -> list[int]:
+    """Fields per non-blank record (the header first)."""
+    if '"' not in text:
+        return [line.count(sep) + 1 for line in text.splitlines() if line.strip()]
+    return [len(rec) for rec in csv.reader(io.StringIO(text), delimiter=sep) if rec]
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = name.strip().lstrip("\ufeff")
+        if not key:
+            continue
+        if key in seen:
+            raise DataContractError(
+                mask_message(
+                    f"{path}: duplicate header {key!r} (columns {seen[key] + 1} and {i + 1}); "
+                    "rename or remove one of them"
+                )
+            )
+        seen[key] = i
+
+
+def _repair_rows(text: str, sep: str, width: int) -> tuple[str, dict[int, str]]:
+    """Rows with too few or too many fields padded/cut to the header, and named."""
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=sep, lineterminator="\n")
+    malformed: dict[int, str] = {}
+    records = (rec for rec in csv.reader(io.StringIO(text), delimiter=sep) if rec)
+    writer.writerow(next(records))
+    for pos, rec in enumerate(records):
+        n = len(rec)
+        if n < width:
+            malformed[pos] = f"truncated row ({n} of {width} fields)"
+            rec = rec + [""] * (width - n)
+        elif n > width:
+            if any(f.strip() for f in rec[width:]):
+                malformed[pos] = f"too many fields ({n} for {width} columns)"
+            rec = rec[:width]
+        writer.writerow(rec)
+    return out.getvalue(), malformed
+
+
+_ZERO_WIDTH_UTF8 = (b"\xe2\x80\x8b", b"\xe2\x80\x8c", b"\xe2\x80\x8d", b"\xe2\x81\xa0")
+
+
+def _has_invisible_bytes(data: bytes) -> bool:
+    """Whether UTF-8 bytes hold a control or zero-width character (BOM at the start aside)."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    counts = np.bincount(np.frombuffer(body, dtype=np.uint8), minlength=256)
+    ctrl = counts[:32].sum() - counts[9] - counts[10] - counts[13] + counts[127]
+    if ctrl:
+        return True
+    if not (counts[0xE2] or counts[0xEF]):  # no lead byte of a zero-width character
+        return False
+    return any(z in body for z in (*_ZERO_WIDTH_UTF8, b"\xef\xbb\xbf"))
+
+
+def _read_fast(text: str, sep: str, width: int, utf8: bytes | None) -> pd.DataFrame | None:
+    """pyarrow's strict reader for well-formed files; None sends the file the careful way."""
+    # quoted cells may hold line breaks, which the fast reader does not take
+    if width == 0:
+        return None
+    if '"' in text and any(line.count('"') % 2 for line in text.split("\n") if '"' in line):
+        return None
+    try:
+        df = pd.read_csv(
+            io.BytesIO(utf8 if utf8 is not None else text.lstrip("\ufeff").encode("utf-8")),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            engine="pyarrow",
+        )
+    except Exception:  # any refusal means: read it the careful way
+        return None
+    if df.shape[1] != width or any(str(c).strip() == "" for c in df.columns):
+        return None
+    return df
+
+
 def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     """Read one table file into a DataFrame (CSV cells as text).
 
     The format is decided by content, so an ``.xlsx`` workbook saved under a ``.csv``
-    name is read as Excel. CSV encoding (UTF-8, UTF-8 BOM, GBK/GB18030, latin-1) and
-    delimiter (``, ; tab |``) are detected.
+    name is read as Excel. CSV encoding (see :func:`detect_encoding`: UTF-8 with or
+    without BOM, UTF-16, GB18030/GBK, Big5, cp1252, latin-1) and delimiter
+    (``, ; tab |``) are detected.
+
+    A CSV row with fewer fields than the header (typically a truncated last line) or
+    with more (non-empty) fields is kept, padded or cut, and listed in
+    ``attrs["malformed_rows"]`` (row position -> reason) so that :func:`clean` rejects
+    it with the reason ``truncated row`` or ``too many fields``.
 
     Raises
     ------
     FileNotFoundError, ValueError
         With the path and what could not be read.
+    DataContractError
+        When two columns carry the same header (both are named).
     """
     path = Path(path)
     if not path.is_file():
@@ -74,7 +200,11 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     kind = sniff_format(path)
     try:
         if kind == "excel":
-            return pd.read_excel(path, sheet_name=sheet)
+            df = pd.read_excel(path, sheet_name=sheet)
+            if any(re.search(r"\.\d+$", str(c)) for c in df.columns):
+                head = pd.read_excel(path, sheet_name=sheet, header=None, nrows=1)
+                _check_header([str(v) for v in head.iloc[0] if pd.notna(v)], path)
+            return df
         if kind == "parquet":
             return pd.read_parquet(path)
         data = path.read_bytes()
@@ -83,20 +213,34 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         if not text.strip():
             raise ValueError("the file is empty")
         sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
-        df = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            index_col=False,
-            skipinitialspace=False,
-        )
+        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+        _check_header(header, path)
+        malformed: dict[int, str] = {}
+        df = _read_fast(text, sep, len(header), data if enc == "utf-8" else None)
+        if df is None:
+            counts = _field_counts(text, sep)
+            if any(c != counts[0] for c in counts[1:]):
+                text, malformed = _repair_rows(text, sep, counts[0])
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=[""],
+                index_col=False,
+                skipinitialspace=False,
+            )
+        if not _has_invisible_bytes(text.encode("utf-8") if enc != "utf-8" else data):
+            df.attrs["invisible_checked"] = True  # clean() need not search every cell
         df.attrs["encoding"] = enc
         df.attrs["delimiter"] = sep
+        if malformed:
+            df.attrs["malformed_rows"] = malformed
         return df
+    except DataContractError:
+        raise
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from exc
+        raise ValueError(mask_message(f"cannot read {path}: {exc}")) from exc
 
 
 def read_sql(query: str, con) -> pd.DataFrame:

@@ -83,3 +83,24 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
         sa.read_table(p)
     with pytest.raises(FileNotFoundError):
         sa.read_table(tmp_path / "missing.csv")
+
+
+def test_fast_and_careful_csv_readers_agree(tmp_path):
+    import io
+
+    from salesanalytics.io import _read_fast
+
+    text = 'a,b,c,d\r\n1,NA, x ,\r\n2,"q,""r""",,\r\n\r\n3,null,N/A,\r\n'
+    fast = _read_fast(text, ",", 4, None)
+    careful = pd.read_csv(
+        io.StringIO(text),
+        sep=",",
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        index_col=False,
+    )
+    pd.testing.assert_frame_equal(fast, careful)
+    assert fast["b"].tolist() == ["NA", 'q,"r"', "null"]
+    # a quoted line break sends the file the careful way
+    assert _read_fast('a,b\n1,"x\ny"\n', ",", 2, None) is None

@@ -108,3 +108,78 @@ def test_masking():
 def test_impossible_slash_date_is_bad_and_not_evidence_of_an_order():
     got, bad, notes = _dates(["31/31/2025", "2024-01-01"])
     assert bad == [True, False] and notes == []
+
+
+# ---------------------------------------------------------------- the guides' value forms
+def test_guide_amounts_ranges_counts_and_days():
+    p = V.parse_number(pd.Series(["1500万", "50-80万元", "20家", "30天", "90天+", "113%", None]))
+    assert p.values.tolist()[:5] == [15_000_000.0, 650_000.0, 20.0, 30.0, 90.0]
+    assert p.bad.tolist() == [False, False, False, False, False, True, False]  # % in an amount
+    assert p.extra["low"][1] == 500_000.0 and p.extra["high"][1] == 800_000.0
+    assert p.flags["range"].tolist() == [False, True, False, False, False, False, False]
+    assert p.flags["open_ended"].tolist() == [False, False, False, False, True, False, False]
+
+
+def test_percentages_become_fractions_in_percentage_columns():
+    p = V.parse_number(pd.Series(["113%", "+8%", "-5%", "0.9", "n/a"]), percent=True)
+    assert [round(v, 6) for v in p.values.tolist()[:4]] == [1.13, 0.08, -0.05, 0.9]
+    assert p.bad.tolist() == [False] * 5
+    # an unknown column of percentages (完成率 110%) becomes fractions too
+    assert V.infer_extra(pd.Series(["110%", "95%"])).round(6).tolist() == [1.1, 0.95]
+
+
+def test_periods_of_the_templates():
+    p = V.parse_period(
+        pd.Series(["2024年1月", "2024-03", "2024年Q1", "2024-Q2", "2024Q3", "2024年", "2024", "Q5"])
+    )
+    assert p.values.tolist()[:7] == [
+        "2024-01",
+        "2024-03",
+        "2024-Q1",
+        "2024-Q2",
+        "2024-Q3",
+        "2024",
+        "2024",
+    ]
+    assert p.bad.tolist() == [False] * 7 + [True]
+
+
+def test_range_value_is_flagged_in_the_quality_report():
+    import salesanalytics as sa
+
+    df = pd.DataFrame(
+        {
+            "opportunity_id": ["A1", "A2"],
+            "owner": ["Ann Fox", "Bo Lin"],
+            "created_at": ["2024-01-05", "2024-01-06"],
+            "stage": ["proposal", "proposal"],
+            "amount": ["50-80万元", "1500万"],
+        }
+    )
+    res = sa.clean(df, "opportunities")
+    assert res.data["amount"].tolist() == [650_000.0, 15_000_000.0]
+    assert res.data["amount_low"].tolist()[0] == 500_000.0
+    q = res.quality[res.quality["rule"] == "range_value"]
+    assert q[["row", "column", "action"]].values.tolist() == [[0, "amount", "flagged"]]
+
+
+def test_dates_in_one_format_parse_in_one_call_and_leftovers_by_rule():
+    got, bad, _ = _dates(["2024-03-05", "2024-03-06", "2024年3月7日", "Mar 8, 2024", "today"])
+    assert got[:4] == [
+        "2024-03-05 00:00",
+        "2024-03-06 00:00",
+        "2024-03-07 00:00",
+        "2024-03-08 00:00",
+    ]
+    assert bad == [False, False, False, False, True]
+
+
+def test_invisible_characters():
+    out, hit = V.strip_invisible(pd.Series(["a\u200bb", "c\x01", "d\te", "\ufefff", None]))
+    assert out.tolist()[:4] == ["ab", "c", "d\te", "f"] and hit.tolist() == [
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
+from . import pii
 from . import templates as T
 from . import values as V
 from .headers import map_headers, missing_columns_message
@@ -27,10 +28,13 @@ _PARSERS = {
     "id": lambda s, **_: V.normalise_id(s),
     "text": lambda s, **_: V.normalise_text(s),
     "category": lambda s, **_: V.normalise_category(s),
-    "period": lambda s, **_: V.normalise_text(s),
+    "period": lambda s, **_: V.parse_period(s),
     "stage": lambda s, **_: V.normalise_text(s),
-    "datetime": lambda s, dayfirst=None: V.parse_datetime(s, dayfirst=dayfirst),
+    "datetime": lambda s, dayfirst=None, date_range=V.DATE_RANGE: V.parse_datetime(
+        s, dayfirst=dayfirst, date_range=date_range
+    ),
     "number": lambda s, **_: V.parse_number(s),
+    "percent": lambda s, **_: V.parse_number(s, percent=True),
     "bool": lambda s, **_: V.parse_bool(s),
 }
 
@@ -72,6 +76,7 @@ class _Rejections:
 
     def __init__(self, index: pd.Index) -> None:
         self.reason = pd.Series("", index=index, dtype="object")
+        self._mask = pd.Series(False, index=index)
 
     def add(self, mask: pd.Series, text: str | pd.Series) -> None:
         mask = mask.fillna(False).astype(bool)
@@ -80,10 +85,11 @@ class _Rejections:
         text = text[mask] if isinstance(text, pd.Series) else text
         cur = self.reason[mask]
         self.reason[mask] = cur.where(cur == "", cur + "; ") + text
+        self._mask = self.reason != ""
 
     @property
     def mask(self) -> pd.Series:
-        return self.reason != ""
+        return self._mask.copy()
 
 
 def clean(
@@ -96,6 +102,9 @@ def clean(
     relax: Sequence[str] = (),
     merge_contacts: bool = True,
     columns: Mapping[str, str] | str | Path | None = None,
+    unknown: str = "keep",
+    date_range: tuple[str, str] = V.DATE_RANGE,
+    phone_region: str = "CN",
 ) -> CleanResult:
     """Validate and normalise one canonical table without losing a row.
 
@@ -111,13 +120,31 @@ def clean(
     dayfirst
         Day/month order for slash dates when a column does not decide it (default month-first).
     mask_pii
-        Mask phone numbers and e-mail addresses (``138****5678``) in every output; on by default.
+        Mask personal data in every output (on by default): phone numbers and e-mail
+        addresses found in any text cell (``138****5678``, ``j***@example.com``), contact
+        columns by header (``联系方式``, ``Phone Number``, ``Work Email``, ``手机号``) whole,
+        and contact-person names (``联系人``, ``Contact``: ``张**``, ``J*** S****``); rep
+        names are kept. Clean data, rejected rows, quality values and error messages alike
+        (see :mod:`salesanalytics.clean.pii`).
     relax
         Required columns to treat as optional for this export, e.g. ``("created_at",)`` for a
         lead list without dates (dated analyses then refuse it, the rest works).
     merge_contacts
-        Leads only: rows for the same person (same phone or e-mail) arriving through several
-        channels are merged into the first one, keeping ``channels`` and ``merged_lead_ids``.
+        Leads only: rows for the same person (same phone or e-mail; a contact column such as
+        ``联系方式`` counts as a phone) arriving through several channels are merged into the
+        first one, keeping ``channels`` and ``merged_lead_ids``. When the file has a company
+        column (``企业名称``, ``Company``), the key is company and contact together, the
+        guides' dedupe rule [001]. Each merge is a ``same_contact`` row in the quality report.
+    unknown
+        Blank or unknown segment values (channel, region, team, industry, product, grade,
+        ...; not the owner): ``"keep"`` (default) keeps the row with ``"(unknown)"`` and
+        counts it (rule ``unknown_segment``); ``"reject"`` rejects rows whose *required*
+        segment is blank, except rows carrying a win, which are always kept.
+    date_range
+        Dates outside this window (ISO, inclusive; default 1900-01-01..2200-12-31) are a
+        per-cell problem (rule ``date_out_of_range``), never a table failure.
+    phone_region
+        Region for phone numbers written without a country code (default ``"CN"``).
     columns
         Column mapping for this table, ``{export header: canonical name}``, or a YAML file
         of the :func:`salesanalytics.clean.mapping.load_column_map` shape (its ``table``
@@ -131,7 +158,15 @@ def clean(
     Raises
     ------
     DataContractError
-        When a required column is missing (the table cannot be used at all).
+        When a required column is missing, or two columns name the same canonical column
+        (the table cannot be used at all). Messages quote no personal data.
+
+    Notes
+    -----
+    Control characters (other than tab and newline) and zero-width characters are removed
+    from every text cell first (rule ``invisible_characters``). Rows a CSV reader found
+    with too few or too many fields (``df.attrs["malformed_rows"]``) are rejected with the
+    reason ``truncated row`` or ``too many fields``.
 
     Examples
     --------
@@ -145,11 +180,19 @@ def clean(
     """
     if table not in TABLES:
         raise ValueError(f"unknown table {table!r}; tables: {list(TABLES)}")
+    if unknown not in ("keep", "reject"):
+        raise ValueError(f"unknown must be 'keep' or 'reject', got {unknown!r}")
+    pii.set_region(phone_region)
     spec = TABLES[table]
     cfg = load_stages(stages)
-    raw = df.reset_index(drop=True)
-    work, mapping, notes = map_headers(raw, spec, table_columns(columns, table))
+    malformed = dict(df.attrs.get("malformed_rows", {}))
     issues = Issues(table)
+    raw = df.reset_index(drop=True)
+    if not df.attrs.get("invisible_checked"):
+        raw = _strip_invisible(raw, issues)
+    _check_duplicate_headers(raw, table)
+    work, mapping, notes = map_headers(raw, spec, table_columns(columns, table))
+    _check_mapped_twice(raw, mapping, spec, table)
     template_state = T.derive_missing(work, table, issues, cfg)
     for note in notes:
         issues.add_table_note("*", "headers", note)
@@ -161,18 +204,20 @@ def clean(
     missing = [c for c in required if c not in work.columns]
     if missing:
         unused = [c for c in raw.columns if mapping.get(c) not in spec.names]
-        raise DataContractError(missing_columns_message(table, missing, unused))
+        raise DataContractError(pii.mask_message(missing_columns_message(table, missing, unused)))
     for name in relax:
         issues.add_table_note(name, "relaxed", f"{name} treated as optional for this table")
     rej = _Rejections(work.index)
+    malformed_reason = _reject_malformed(malformed, work.index, issues, rej)
     T.reject_rows(work, table, issues, rej)
     present = [c for c in spec.columns if c.name in work.columns]
-    extras = _parse_columns(work, present, required, dayfirst, issues, rej)
+    extras = _parse_columns(work, present, required, dayfirst, issues, rej, date_range)
     numeric = {c.name for c in present if c.kind == "number"}
     T.apply_units(work, raw, mapping, extras, issues, numeric)
 
     if "stage" in work.columns:
         _map_stages(work, cfg, issues, rej)
+    _unknown_segments(work, present, required, unknown, cfg, table, issues, rej)
     for name in required:
         miss = work[name].isna() & ~rej.mask  # unreadable cells are already explained
         if miss.any():
@@ -191,12 +236,15 @@ def clean(
 
     ordered = [c.name for c in present]
     extra_cols = [c for c in work.columns if c not in ordered and c != "status"]
+    contact_src = _contact_source(work, extra_cols)
+    if mask_pii:
+        _mask_extras(work, extra_cols)
     for c in extra_cols:
         work[c] = V.infer_extra(work[c])
     dropped = _duplicates(work, spec, ordered + extra_cols, issues, rej)
     merged = pd.Series(False, index=work.index)
     if table == "leads" and merge_contacts:
-        merged = _merge_contacts(work, ~rej.mask & ~dropped, issues)
+        merged = _merge_contacts(work, ~rej.mask & ~dropped, issues, contact_src)
     merged = merged | (episodes & ~rej.mask & ~dropped)
     for k, v in extras.items():
         work[k] = v
@@ -212,6 +260,9 @@ def clean(
     )
     if mask_pii:
         _mask(work, [c.name for c in present if c.pii])
+        for c in present:
+            if c.kind in ("text", "category") and not c.pii and c.name != "owner":
+                work[c.name] = pii.mask_text(work[c.name]).astype(work[c.name].dtype)
 
     keep = ~rej.mask & ~dropped & ~merged
     bad = _contract_check(table, work.loc[keep, columns], issues)
@@ -222,15 +273,25 @@ def clean(
     data = work.loc[keep, columns]
     source_rows = data.index.to_numpy(dtype="int64")
     data = data.reset_index(drop=True)
-    raw_out = raw.copy()
+    if malformed_reason is not None:  # a cut row's other problems follow from the cut
+        rej.reason[malformed_reason.index] = malformed_reason
+    rejected = raw.loc[rej.mask].copy()
     if mask_pii:
-        _mask(
-            raw_out,
-            [s for s, c in mapping.items() if c in spec.names and spec.column(c).pii],
+        rejected = pii.mask_frame(
+            rejected,
+            contact=tuple(
+                src
+                for src, canon in mapping.items()
+                if canon in spec.names
+                and spec.column(canon).pii
+                and pii.column_kind(canon) != "name"
+            ),
+            skip=tuple(src for src, canon in mapping.items() if canon == "owner"),
         )
-    rejected = raw_out.loc[rej.mask].copy()
     rejected.insert(0, "row", rejected.index.astype("int64"))
     rejected["reason"] = rej.reason[rej.mask].astype("string")
+    if mask_pii:
+        rejected["reason"] = pii.mask_text(rejected["reason"])
     rejected = rejected.reset_index(drop=True)
     report = {
         "table": table,
@@ -246,20 +307,51 @@ def clean(
     if report["rows_in"] != sum(report[k] for k in COUNTS[1:]):
         raise RuntimeError(f"{table}: row reconciliation failed: {report}")
     quality = issues.frame()
+    if mask_pii:
+        quality = mask_quality(quality)
     report["problems"] = {
         str(k): int(v) for k, v in quality["rule"].value_counts().sort_index().items()
     }
     return CleanResult(table, data, rejected, quality, report, source_rows)
 
 
-def _parse_columns(work, present, required, dayfirst, issues: Issues, rej: _Rejections) -> dict:
+def _parse_columns(
+    work, present, required, dayfirst, issues: Issues, rej: _Rejections, date_range
+) -> dict:
     """Parse every canonical column in place; return derived columns (e.g. amount_low/high)."""
     extras: dict[str, pd.Series] = {}
     for col in present:
         source = work[col.name]
         is_required = col.name in required
-        parsed = _PARSERS[col.kind](source, dayfirst=dayfirst)
+        if col.kind == "datetime":
+            parsed = V.parse_datetime(source, dayfirst=dayfirst, date_range=tuple(date_range))
+        else:
+            parsed = _PARSERS[col.kind](source, dayfirst=dayfirst)
         bad = parsed.bad.fillna(False).astype(bool)
+        oor = parsed.flags.get("out_of_range")
+        if oor is not None and oor.any():
+            oor = oor.fillna(False).astype(bool) & bad
+            bad = bad & ~oor
+            action = "rejected" if is_required else "set_missing"
+            lo, hi = date_range
+            issues.add(
+                work.index[oor],
+                col.name,
+                source[oor],
+                "date_out_of_range",
+                action,
+                f"outside {lo}..{hi}",
+            )
+            if is_required:
+                rej.add(oor, f"{col.name} out of range: " + source.astype("string").map(repr))
+        for flag, rule, detail in (
+            ("range", "range_value", "a range: low and high kept, midpoint used"),
+            ("open_ended", "open_ended", "open-ended value (e.g. 90天+): its bound used"),
+        ):
+            hit = parsed.flags.get(flag)
+            if hit is not None and hit.any():
+                hit = hit.fillna(False).astype(bool)
+                issues.add(work.index[hit], col.name, source[hit], rule, "flagged", detail)
         if bad.any():
             action = "rejected" if is_required else "set_missing"
             issues.add(work.index[bad], col.name, source[bad], f"unreadable_{col.kind}", action)
@@ -318,7 +410,10 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     key = [k for k in spec.key if k in work.columns]
     if not key:
         return dropped
-    comparable = work.loc[~rej.mask, columns].astype("string")
+    comparable = work.loc[~rej.mask, columns]
+    mixed = [c for c in columns if pd.api.types.is_object_dtype(comparable[c])]
+    if mixed:  # cells of mixed types compare as text, as they were written
+        comparable = comparable.astype({c: "string" for c in mixed})
     exact = comparable.duplicated(keep="first")
     dropped[exact[exact].index] = True
     issues.add(
@@ -352,22 +447,37 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     return dropped
 
 
-def _contact_key(work: pd.DataFrame) -> pd.Series:
+def _contact_key(work: pd.DataFrame, source: dict | None = None) -> pd.Series:
+    source = source or {}
     key = pd.Series(pd.NA, index=work.index, dtype="string")
-    if "email" in work.columns:
-        email = work["email"].astype("string").str.casefold().str.strip()
+    contact = source.get("contact")
+    emails = [work["email"]] if "email" in work.columns else []
+    phones = [work["phone"]] if "phone" in work.columns else []
+    if contact is not None:
+        is_mail = contact.str.contains("@", regex=False).fillna(False).astype(bool)
+        emails.append(contact.where(is_mail))
+        phones.append(contact.where(~is_mail))
+    for e in emails:
+        email = e.astype("string").str.casefold().str.strip()
         key = key.fillna(email.where(email.str.contains("@", regex=False)))
-    if "phone" in work.columns:
-        digits = work["phone"].astype("string").str.replace(r"\D", "", regex=True)
+    for ph in phones:
+        digits = ph.astype("string").str.replace(r"\D", "", regex=True)
         national = digits.str[-10:]  # "+86 139..." and "139..." are one number
         key = ("tel:" + national.where(digits.str.len() >= 7)).fillna(key)
+    company = source.get("company")
+    if company is not None:
+        name = company.str.casefold().str.replace(r"\s+", "", regex=True)
+        key = (name + "|" + key).where(name.notna(), key)
     return key
 
 
-def _merge_contacts(work: pd.DataFrame, usable: pd.Series, issues: Issues) -> pd.Series:
-    """Leads of one person (same phone, else same e-mail) merge into their first lead."""
+def _merge_contacts(
+    work: pd.DataFrame, usable: pd.Series, issues: Issues, source: dict | None = None
+) -> pd.Series:
+    """Leads of one customer (same phone, else same e-mail; with the company when the file
+    has one) merge into their first lead."""
     merged = pd.Series(False, index=work.index)
-    key = _contact_key(work)[usable].dropna()
+    key = _contact_key(work, source)[usable].dropna()
     if key.empty or not key.duplicated().any():
         return merged
     d = work.loc[key.index, ["lead_id", "created_at", "channel"]].assign(_key=key)
@@ -400,7 +510,9 @@ def _merge_contacts(work: pd.DataFrame, usable: pd.Series, issues: Issues) -> pd
 
 def _mask(frame: pd.DataFrame, columns: list[str]) -> None:
     for c in columns:
-        if c in frame.columns:
+        if c in frame.columns and pii.column_kind(c) == "name":
+            frame[c] = pii.mask_name(frame[c]).astype("string")
+        elif c in frame.columns:
             is_email = (
                 frame[c].astype("string").str.contains("@", regex=False).fillna(False).astype(bool)
             )
@@ -475,3 +587,164 @@ def _check_opportunity_logic(work: pd.DataFrame, issues: Issues) -> None:
         won = (work["status"] == "won").fillna(False).astype(bool)
         no_amount = won & work["close_amount"].isna() & work["amount"].isna()
         issues.add(work.index[no_amount], "close_amount", None, "won_without_amount", "flagged")
+
+
+# ---------------------------------------------------------------- per-cell safety, segments, PII
+#: Category columns that are segments (blank -> "(unknown)"); owner and currency are not.
+_NOT_SEGMENTS = ("owner", "currency")
+_COMPANY_HEADERS = (
+    "company",
+    "company name",
+    "account name",
+    "企业名称",
+    "企業名稱",
+    "公司名称",
+    "公司名稱",
+    "客户名称",
+    "客戶名稱",
+)
+
+
+def _strip_invisible(raw: pd.DataFrame, issues: Issues) -> pd.DataFrame:
+    """Control and zero-width characters removed from headers and text cells, counted."""
+    out = raw
+    names = [V.strip_invisible(pd.Series([str(c)]))[0].iloc[0] for c in raw.columns]
+    if names != [str(c) for c in raw.columns] and any(
+        n != c for n, c in zip(names, raw.columns) if isinstance(c, str)
+    ):
+        out = raw.copy()
+        out.columns = [n if isinstance(c, str) else c for n, c in zip(names, raw.columns)]
+        issues.add_table_note(
+            "*", "invisible_characters", "invisible characters removed from headers"
+        )
+    for i, c in enumerate(list(out.columns)):
+        cleaned, hit = V.strip_invisible(out.iloc[:, i])
+        if hit.any():
+            if out is raw:
+                out = raw.copy()
+            out.isetitem(i, cleaned)
+            issues.add(
+                out.index[hit],
+                str(c),
+                None,
+                "invisible_characters",
+                "fixed",
+                "control or zero-width characters removed",
+            )
+    return out
+
+
+def _check_duplicate_headers(raw: pd.DataFrame, table: str) -> None:
+    cols = [str(c) for c in raw.columns]
+    seen: dict[str, int] = {}
+    for i, c in enumerate(cols):
+        if c in seen:
+            raise DataContractError(
+                pii.mask_message(
+                    f"{table}: duplicate header {c!r} (columns {seen[c] + 1} and {i + 1}); "
+                    "rename or remove one of them"
+                )
+            )
+        seen[c] = i
+
+
+def _check_mapped_twice(raw: pd.DataFrame, mapping: dict, spec: TableSpec, table: str) -> None:
+    """Two source columns naming one canonical column is an error naming both."""
+    by_target = {canon: src for src, canon in mapping.items()}
+    for col in raw.columns:
+        if col in mapping:
+            continue
+        _, alone, _ = map_headers(raw[[col]].iloc[:0], spec)
+        target = alone.get(col)
+        if target is not None and target in by_target:
+            raise DataContractError(
+                pii.mask_message(
+                    f"{table}: columns {by_target[target]!r} and {col!r} both name "
+                    f"{target!r}; keep one, or map the other to a different name"
+                )
+            )
+
+
+def _reject_malformed(
+    malformed: dict, index: pd.Index, issues: Issues, rej: _Rejections
+) -> pd.Series | None:
+    """Rows the reader found with too few or too many fields: their reason, by row."""
+    reasons = pd.Series(
+        {int(r): str(why) for r, why in malformed.items() if int(r) in index}, dtype="object"
+    ).sort_index()
+    if reasons.empty:
+        return None
+    for why in sorted(set(reasons)):
+        hit = reasons.index[reasons == why]
+        rule = "truncated_row" if why.startswith("truncated") else "too_many_fields"
+        issues.add(hit, "*", None, rule, "rejected", why)
+        rej.add(pd.Series(index.isin(hit), index=index), why)
+    return reasons
+
+
+def _is_win(work: pd.DataFrame, cfg: StageConfig, table: str) -> pd.Series:
+    if table in ("opportunities", "stage_history") and "stage" in work.columns:
+        return (work["stage"] == cfg.won).fillna(False).astype(bool)
+    if table == "leads" and "converted" in work.columns:
+        return work["converted"].fillna(False).astype(bool)
+    if table == "orders":
+        return pd.Series(True, index=work.index)
+    return pd.Series(False, index=work.index)
+
+
+def _unknown_segments(work, present, required, unknown, cfg, table, issues, rej) -> None:
+    """Blank segments kept as "(unknown)" (or rejected when required and asked, never a win)."""
+    win = None
+    for col in present:
+        if col.kind != "category" or col.name in _NOT_SEGMENTS:
+            continue
+        blank = work[col.name].isna()
+        if not blank.any():
+            continue
+        if unknown == "reject" and col.name in required:
+            if win is None:
+                win = _is_win(work, cfg, table)
+            drop = blank & ~win
+            issues.add(
+                work.index[drop], col.name, None, "unknown_segment", "rejected", "blank or unknown"
+            )
+            rej.add(drop & ~rej.mask, f"{col.name} missing")
+            blank = blank & win
+        if blank.any():
+            issues.add(
+                work.index[blank],
+                col.name,
+                None,
+                "unknown_segment",
+                "kept_unknown",
+                f"blank or unknown: kept as {V.UNKNOWN!r}",
+            )
+            work[col.name] = work[col.name].astype("string").mask(blank, V.UNKNOWN)
+
+
+def _contact_source(work: pd.DataFrame, extra_cols: list) -> dict[str, pd.Series]:
+    """Unmasked contact detail and company name of each row, for merging leads."""
+    out: dict[str, pd.Series] = {}
+    for c in extra_cols:
+        if "contact" not in out and pii.column_kind(c) == "contact":
+            out["contact"] = work[c].astype("string")
+        if "company" not in out and pii._header(c) in _COMPANY_HEADERS:
+            out["company"] = work[c].astype("string")
+    if "account_name" in work.columns:
+        out.setdefault("company", work["account_name"].astype("string"))
+    return out
+
+
+def _mask_extras(work: pd.DataFrame, extra_cols: list) -> None:
+    masked = pii.mask_frame(work[extra_cols])
+    for c in extra_cols:
+        if not masked[c].equals(work[c]):
+            work[c] = masked[c]
+
+
+def mask_quality(quality: pd.DataFrame) -> pd.DataFrame:
+    """The quality report with phones and e-mails masked in ``value`` and ``detail``."""
+    out = quality.copy()
+    for c in ("value", "detail"):
+        out[c] = pii.mask_text(out[c]).astype("string")
+    return out

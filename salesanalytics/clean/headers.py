@@ -239,7 +239,11 @@ def missing_columns_message(table: str, missing: list[str], headers: Iterable[ob
         close = [h for _, h in sorted(scored)[:3]]
         if close:
             parts.append(f"{name} ~ {', '.join(map(repr, close))}")
-    hint = f"; close matches in the file: {'; '.join(parts)}" if parts else ""
+    hint = (
+        f"; close matches in the file: {'; '.join(parts)}"
+        if parts
+        else f"; headers seen: {seen[:12]}"
+    )
     return (
         f"{table}: required column(s) {missing} not found among {len(seen)} unmapped "
         f"header(s){hint}; map them with columns={{{table!r}: {{'<header>': {missing[0]!r}}}}} "

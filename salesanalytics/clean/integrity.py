@@ -58,6 +58,17 @@ def suggest_matches(
     return out
 
 
+def _isin(values: pd.Series, reference: pd.Series) -> pd.Series:
+    """``values.isin(reference)`` as text, hashed in pyarrow (fast on long id columns)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = pa.array(values.astype("string[pyarrow]").array)
+    r = pa.array(reference.astype("string[pyarrow]").dropna().unique())
+    hit = pc.fill_null(pc.is_in(v, value_set=r), False)
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
 def _unknown_values(
     table: str,
     df: pd.DataFrame,
@@ -70,7 +81,8 @@ def _unknown_values(
         return []
     values = df[column]
     ref = pd.Series(reference).dropna().astype(str)
-    unknown = values.notna() & ~values.astype("string").isin(set(ref)).fillna(False).astype(bool)
+    known = _isin(values, pd.concat([ref, pd.Series(["(unknown)"])]))
+    unknown = values.notna() & ~known
     if not unknown.any():
         return []
     hints = suggest_matches(values[unknown], ref)
@@ -134,8 +146,20 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     if hist is None:
         return []
     out: list[Finding] = []
-    h = hist[["opportunity_id", "stage", "entered_at"]].reset_index(drop=True)
-    h["_pos"] = np.arange(len(h))
+    # opportunity ids as integer codes shared with the opportunities: sorting and grouping
+    # on them is what it was on the text, only faster
+    hist_ids = hist["opportunity_id"].reset_index(drop=True)
+    opp_ids = opps["opportunity_id"] if opps is not None else hist_ids.iloc[:0]
+    codes, _ = pd.factorize(pd.concat([hist_ids, opp_ids], ignore_index=True))
+    h = pd.DataFrame(
+        {
+            "opportunity_id": codes[: len(hist_ids)],
+            "stage": hist["stage"].to_numpy(),
+            "entered_at": hist["entered_at"].to_numpy(),
+            "_pos": np.arange(len(hist_ids)),
+        }
+    )
+    opp_codes = codes[len(hist_ids) :]
     h = h.sort_values(["opportunity_id", "entered_at", "_pos"], kind="mergesort")
     same = h.duplicated(["opportunity_id", "entered_at"], keep=False) & h["entered_at"].notna()
     if same.any():
@@ -153,7 +177,9 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         )
     terminal = h["stage"].isin([cfg.won, cfg.lost])
     first_open = h[~terminal].groupby("opportunity_id")["entered_at"].min()
-    t_first = h["opportunity_id"].map(first_open)
+    t_first = pd.Series(
+        first_open.reindex(h["opportunity_id"].to_numpy()).to_numpy(), index=h.index
+    )
     early_win = (h["stage"] == cfg.won) & (h["entered_at"] < t_first).fillna(False)
     no_open = (h["stage"] == cfg.won) & t_first.isna()
     if early_win.any():
@@ -181,7 +207,11 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
             )
         )
     if opps is not None:
-        created = h["opportunity_id"].map(opps.set_index("opportunity_id")["created_at"])
+        by_code = pd.Series(opps["created_at"].to_numpy(), index=opp_codes)
+        by_code = by_code[~by_code.index.duplicated()]
+        created = pd.Series(
+            by_code.reindex(h["opportunity_id"].to_numpy()).to_numpy(), index=h.index
+        )
         before = (h["entered_at"] < created - pd.Timedelta(days=1)).fillna(False)
         if before.any():
             out.append(
@@ -196,7 +226,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                 )
             )
         last = h.groupby("opportunity_id")["stage"].last()
-        cur = opps["opportunity_id"].map(last)
+        cur = pd.Series(last.reindex(opp_codes).to_numpy(), index=opps.index)
         differs = cur.notna() & (cur != opps["stage"]).fillna(False)
         if differs.any():
             out.append(

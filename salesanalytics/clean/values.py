@@ -22,6 +22,10 @@ __all__ = [
     "normalise_category",
     "normalise_text",
     "normalise_id",
+    "parse_period",
+    "strip_invisible",
+    "DATE_RANGE",
+    "UNKNOWN",
     "infer_extra",
     "mask_phone",
     "mask_email",
@@ -57,17 +61,113 @@ PLACEHOLDERS = frozenset(
 )
 
 
+#: The value a blank or unknown segment (channel, region, team ...) is kept as.
+UNKNOWN = "(unknown)"
+
+#: Dates outside this window are out of range (a per-cell problem), whatever their form.
+DATE_RANGE = ("1900-01-01", "2200-12-31")
+
+
+_PLACEHOLDER_LEN = max(len(p) for p in PLACEHOLDERS)
+
+
 @dataclass
 class Parsed:
+    """A parsed column.
+
+    ``flags`` holds per-cell masks a caller may report without rejecting: ``out_of_range``
+    (dates outside the window: also in ``bad``), ``range`` (a ``50-80万`` range, midpoint
+    used), ``open_ended`` (``90天+``).
+    """
+
     values: pd.Series
     bad: pd.Series
     notes: list[str] = field(default_factory=list)
     extra: dict[str, pd.Series] = field(default_factory=dict)
+    flags: dict[str, pd.Series] = field(default_factory=dict)
+
+
+# control characters except tab, newline and carriage return; zero-width characters
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200d\u2060\ufeff]")
+
+
+# the same class in RE2 syntax, so that pyarrow-backed strings are searched in C
+_INVISIBLE_RE2 = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}\x{200b}-\x{200d}\x{2060}\x{feff}]"
+
+
+def has_invisible(text: str) -> bool:
+    """Whether a text holds any character :func:`strip_invisible` removes."""
+    return _INVISIBLE.search(text) is not None
+
+
+def _is_arrow(s: pd.Series) -> bool:
+    return getattr(s.dtype, "storage", None) == "pyarrow"
+
+
+def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Remove control and zero-width characters from text cells.
+
+    Tab, newline and carriage return are kept (cleaning folds them as spacing);
+    ``\\x00``-``\\x1f`` otherwise, ``\\x7f``, U+200B..U+200D, U+2060 and U+FEFF go. A
+    zero-width *space* between a lower-case and an upper-case Latin letter stood for a
+    word break (``Ethan\\u200bBrooks``) and becomes a space, so no phantom rep appears.
+
+    Returns
+    -------
+    (cleaned Series, mask of the cells that changed)
+
+    Examples
+    --------
+    >>> out, changed = strip_invisible(pd.Series(["Ethan\u200bBrooks", "ok\x01", "fine"]))
+    >>> out.tolist(), changed.tolist()
+    (['Ethan Brooks', 'ok', 'fine'], [True, True, False])
+    """
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return s, pd.Series(False, index=s.index)
+    text = s.astype("string") if pd.api.types.is_object_dtype(s) else s
+    pattern = _INVISIBLE_RE2 if _is_arrow(text) else _INVISIBLE
+    hit = text.str.contains(pattern, regex=True).fillna(False).astype(bool)
+    if not hit.any():
+        return s, hit
+    out = s.copy()
+    out[hit] = (
+        text[hit]
+        .str.replace(r"(?<=[a-z])\u200b(?=[A-Z])", " ", regex=True)
+        .str.replace(_INVISIBLE, "", regex=True)
+    )
+    return out, hit
+
+
+def _on_unique(s: pd.Series, fn) -> pd.Series:
+    """Apply a vectorised Series -> Series ``fn`` once per distinct value.
+
+    Columns of mostly distinct values (ids, timestamps; judged on a sample) skip the
+    look-up and go straight through ``fn``.
+    """
+    if len(s) > 4000 and s.iloc[:2000].nunique() > 1000:
+        return fn(s)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) == 0 or len(uniq) * 2 > len(s):
+        return fn(s)
+    res = fn(pd.Series(uniq, dtype=s.dtype))
+    out = res.iloc[np.maximum(codes, 0)]
+    out.index = s.index
+    return out.where(codes >= 0)
 
 
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings with full-width spaces folded and edges stripped; missing stays missing."""
-    out = s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
+    return s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
+
+
+def _placeholder(text: pd.Series) -> pd.Series:
+    """Placeholder cells (compared in lower case; short cells only, so long columns are cheap)."""
+    short = text.str.len() <= _PLACEHOLDER_LEN
+    out = pd.Series(False, index=text.index)
+    if short.any():
+        out[short.fillna(False).astype(bool)] = (
+            text[short.fillna(False).astype(bool)].str.lower().isin(PLACEHOLDERS).to_numpy()
+        )
     return out
 
 
@@ -76,12 +176,25 @@ def blank_mask(s: pd.Series) -> pd.Series:
     if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
         return s.isna()
     text = _as_text(s)
-    return text.isna() | text.str.casefold().isin(PLACEHOLDERS).fillna(False).astype(bool)
+    return text.isna() | _placeholder(text)
 
 
 def _clean_text(s: pd.Series) -> pd.Series:
-    text = _as_text(s)
-    return text.mask(blank_mask(s))
+    if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
+        return _as_text(s)
+
+    return _on_unique(s.astype("string"), _clean_direct)
+
+
+def _clean_direct(x: pd.Series) -> pd.Series:
+    text = _as_text(x)
+    return text.mask(text.isna() | _placeholder(text))
+
+
+def _text_direct(x: pd.Series) -> pd.Series:
+    if not (pd.api.types.is_object_dtype(x) or pd.api.types.is_string_dtype(x)):
+        return _as_text(x).str.replace(r"\s+", " ", regex=True)
+    return _clean_direct(x.astype("string")).str.replace(r"\s+", " ", regex=True)
 
 
 # ---------------------------------------------------------------- dates
@@ -93,9 +206,20 @@ _SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
 
+_WINDOW = {"value": DATE_RANGE}
+
+
+def _in_window(parsed: pd.Series) -> pd.Series:
+    """Naive timestamps with anything outside the date window set to NaT, as ns."""
+    lo, hi = (pd.Timestamp(x) for x in _WINDOW["value"])
+    hi = hi + pd.Timedelta(days=1) if hi == hi.normalize() else hi
+    ok = (parsed >= lo) & (parsed < hi)
+    return parsed.where(ok).astype("datetime64[ns]")
+
+
 def _iso_parse(text: pd.Series) -> pd.Series:
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
-    return parsed.dt.tz_localize(None).astype("datetime64[ns]")
+    return _in_window(parsed.dt.tz_localize(None))
 
 
 def _serial_to_datetime(num: pd.Series) -> pd.Series:
@@ -104,14 +228,42 @@ def _serial_to_datetime(num: pd.Series) -> pd.Series:
     return (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).astype("datetime64[ns]")
 
 
+_MONTH_NAME = re.compile(
+    r"(?i)(?<![a-z])(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?![a-z])"
+)
+_FAST_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
 def _one_date(value: str, dayfirst: bool):
+    """One date with a month name; relative words ("now", "today") are never read."""
+    if not _MONTH_NAME.search(value) or not re.search(r"\d", value):
+        return pd.NaT
     try:
-        return pd.Timestamp(pd.to_datetime(value, dayfirst=dayfirst)).tz_localize(None)
+        ts = pd.Timestamp(pd.to_datetime(value, dayfirst=dayfirst))
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tz is not None else ts
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return pd.NaT
 
 
-def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
+def _fast_dates(text: pd.Series) -> pd.Series | None:
+    """The whole column through one strict format (decided on its first value), or None."""
+    first = text.dropna()
+    if first.empty:
+        return None
+    sample = first.iloc[:50]
+    for fmt in _FAST_FORMATS:
+        probe = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if probe.notna().all():
+            return pd.to_datetime(text, format=fmt, errors="coerce")
+    return None
+
+
+def parse_datetime(
+    s: pd.Series,
+    *,
+    dayfirst: bool | None = None,
+    date_range: tuple[str, str] = DATE_RANGE,
+) -> Parsed:
     """Parse dates and timestamps; the day/month order is decided per column.
 
     Accepts ISO 8601 (with or without time and offset; offsets are converted to UTC),
@@ -121,24 +273,58 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
     month-first) applies and a note says the column was ambiguous. Cells that contradict
     the column's order are marked bad rather than guessed.
 
+    Dates outside ``date_range`` (default 1900-01-01 to 2200-12-31), e.g. ``2300-01-01``,
+    are bad and flagged ``out_of_range``. Relative words (``now``, ``today``, ``昨天``)
+    are never read as the wall-clock time: they are bad cells.
+
+    A column whose cells all follow one ISO layout is parsed in one vectorised call; only
+    the leftovers go through the per-form rules.
+
     Examples
     --------
     >>> p = parse_datetime(pd.Series(["31/01/2024", "02/03/2024", None]))
     >>> p.values.dt.strftime("%Y-%m-%d").tolist()[:2], p.notes
     (['2024-01-31', '2024-03-02'], ['day-first dates (D/M/Y) detected'])
     """
+    _WINDOW["value"] = tuple(date_range)
+    try:
+        return _parse_datetime(s, dayfirst=dayfirst)
+    finally:
+        _WINDOW["value"] = DATE_RANGE
+
+
+def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
     idx = s.index
     if pd.api.types.is_datetime64_any_dtype(s):
         v = s.dt.tz_convert("UTC").dt.tz_localize(None) if s.dt.tz is not None else s
-        return Parsed(v.astype("datetime64[ns]"), pd.Series(False, index=idx))
+        v2 = _in_window(v)
+        oor = v.notna() & v2.isna()
+        return Parsed(v2, oor, flags={"out_of_range": oor})
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = _serial_to_datetime(s.astype(float))
         return Parsed(v, s.notna() & v.isna(), ["Excel serial dates"] if v.notna().any() else [])
 
     text = _clean_text(s)
+    present = text.notna()
+    # no digit, no date: "now", "today", "昨天" must never reach pandas (wall clock)
+    text = text.where(text.str.contains(r"\d", regex=True).fillna(False).astype(bool))
+    fast = _fast_dates(text)
+    if fast is not None:
+        done = fast.notna()
+        windowed = _in_window(fast)
+        if (done | ~present).all():
+            oor = done & windowed.isna()
+            return Parsed(windowed, oor, flags={"out_of_range": oor})
+        if done.any():
+            rest = _parse_datetime(s.where(~done), dayfirst=dayfirst)
+            out = windowed.where(done, rest.values)
+            oor = (done & windowed.isna()) | rest.flags.get("out_of_range", False)
+            return Parsed(
+                out, (done & windowed.isna()) | rest.bad, rest.notes, flags={"out_of_range": oor}
+            )
     out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns]")
     notes: list[str] = []
-    present = text.notna()
+    raw_year = text.str.extract(r"^(\d{4})\s*[-/.年]")[0]
 
     cn = text.str.extract(_CN)
     ymd = text.str.extract(_YMD_SLASH)
@@ -202,13 +388,16 @@ def parse_datetime(s: pd.Series, *, dayfirst: bool | None = None) -> Parsed:
         & ~iso
         & ~slash
         & ~serial
-        & text.str.contains(r"[A-Za-z]{3}").fillna(False)
+        & text.str.contains(_MONTH_NAME).fillna(False)
     )
     if rest.any():
-        out[rest] = [_one_date(v, bool(dayfirst)) for v in text[rest]]
-    out = out.where((out.dt.year >= 1900) & (out.dt.year <= 2200))
+        one = pd.Series([_one_date(v, bool(dayfirst)) for v in text[rest]], index=text[rest].index)
+        out[rest] = _in_window(pd.to_datetime(one))
     bad = present & out.isna()
-    return Parsed(out, bad, notes)
+    lo, hi = (int(str(x)[:4]) for x in _WINDOW["value"])
+    year = pd.to_numeric(raw_year, errors="coerce")
+    oor = bad & ((year < lo) | (year > hi)).fillna(False).astype(bool)
+    return Parsed(out, bad, notes, flags={"out_of_range": oor})
 
 
 # ---------------------------------------------------------------- numbers
@@ -238,16 +427,32 @@ def _mult(unit: pd.Series) -> pd.Series:
     return unit.fillna("").str.lower().map(lambda u: _MULT.get(u, 1.0)).astype(float)
 
 
-def parse_number(s: pd.Series) -> Parsed:
+_PLAIN = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
+# counted things and days written with their unit: 20家, 5个, 30天, 12 days
+_COUNT_UNIT = re.compile(r"(?i)^(.*?\d)\s*(家|个|個|人|次|单|單|位|件|笔|筆|天|日|days?|d)?(\+?)$")
+
+
+def parse_number(s: pd.Series, *, percent: bool = False) -> Parsed:
     """Parse amounts: currency symbols, thousands separators, 万/千/亿/k/M, ranges.
 
-    A range such as ``"50-80万"`` gives its midpoint as the value and keeps ``low`` and
-    ``high`` in ``extra``; ``(1,200)`` is negative (accounting style).
+    A range such as ``"50-80万元"`` gives its midpoint as the value, keeps ``low`` and
+    ``high`` in ``extra`` and is flagged ``range``; ``(1,200)`` is negative (accounting
+    style). Counts and durations written with their unit read as the number: ``20家`` is
+    20, ``30天`` is 30 (days); ``90天+`` is 90, flagged ``open_ended``.
+
+    With ``percent=True`` (a percentage column) ``113%`` is 1.13 and ``+8%`` is 0.08:
+    percentages become fractions, bare numbers are kept as they are. Without it a cell
+    with ``%`` is unreadable (an amount is never a percentage).
 
     Examples
     --------
     >>> parse_number(pd.Series(["¥50万", "1,200.5", "50-80万", "3k"])).values.tolist()
     [500000.0, 1200.5, 650000.0, 3000.0]
+    >>> parse_number(pd.Series(["113%", "+8%"]), percent=True).values.round(2).tolist()
+    [1.13, 0.08]
+    >>> p = parse_number(pd.Series(["20家", "30天", "90天+"]))
+    >>> p.values.tolist(), p.flags["open_ended"].tolist()
+    ([20.0, 30.0, 90.0], [False, False, True])
     """
     idx = s.index
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
@@ -255,19 +460,62 @@ def parse_number(s: pd.Series) -> Parsed:
         return Parsed(v, pd.Series(False, index=idx), extra={})
     text = _clean_text(s)
     present = text.notna()
+    plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
+    value = pd.Series(np.nan, index=idx)
+    if plain.any():
+        value[plain] = _floats(pd.to_numeric(text[plain], errors="coerce"))
+    rest = present & ~plain
+    low = pd.Series(np.nan, index=idx)
+    high = pd.Series(np.nan, index=idx)
+    no = pd.Series(False, index=idx)
+    flags = {"range": no, "open_ended": no}
+    if not rest.any():
+        return Parsed(value, present & value.isna(), [], {}, flags)
+    r = _parse_messy(text[rest], percent)
+    value[rest] = r["value"].to_numpy()
+    is_range = pd.Series(False, index=idx)
+    is_range[rest] = r["is_range"].to_numpy()
+    open_ended = pd.Series(False, index=idx)
+    open_ended[rest] = r["open"].to_numpy()
+    notes, extra = [], {}
+    if is_range.any():
+        low[rest] = r["low"].to_numpy()
+        high[rest] = r["high"].to_numpy()
+        notes.append("ranges kept as low/high with midpoint")
+        extra = {"low": low, "high": high}
+    if open_ended.any():
+        notes.append("open-ended values (e.g. 90天+) read as their bound")
+    bad = present & value.isna()
+    return Parsed(
+        value.astype(float), bad, notes, extra, {"range": is_range, "open_ended": open_ended}
+    )
+
+
+def _floats(x: pd.Series) -> np.ndarray:
+    return pd.Series(x).to_numpy(dtype=float, na_value=np.nan)
+
+
+def _parse_messy(text: pd.Series, percent: bool) -> pd.DataFrame:
+    """The regex route, for cells that are not plain numbers."""
     t = text.str.replace(_CURRENCY, "", regex=True).str.replace(r"\s+", "", regex=True)
+    pct = t.str.endswith("%").fillna(False).astype(bool)
+    t = t.str.replace(r"%$", "", regex=True)
     neg = t.str.match(r"^\(.*\)$").fillna(False).astype(bool)
     t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     euro = t.str.match(_EURO).fillna(False).astype(bool)
     t = t.where(~euro, t.str.replace(".", "", regex=False).str.replace(",", ".", regex=False))
     t = t.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    unit = t.str.extract(_COUNT_UNIT)
+    counted = unit[0].notna() & (unit[1].notna() | (unit[2] == "+"))
+    t = t.where(~counted, unit[0])
+    open_ended = counted & (unit[2] == "+")
 
     single = t.str.extract(_AMOUNT)
     value = pd.to_numeric(single[0], errors="coerce") * _mult(single[1])
     rng = t.str.extract(_RANGE)
-    is_range = rng[0].notna() & value.isna()
-    low = pd.Series(np.nan, index=idx)
-    high = pd.Series(np.nan, index=idx)
+    is_range = (rng[0].notna() & value.isna()).fillna(False).astype(bool)
+    low = pd.Series(np.nan, index=text.index)
+    high = pd.Series(np.nan, index=text.index)
     if is_range.any():
         unit_hi = rng[3].fillna(rng[1])
         unit_lo = rng[1].fillna(rng[3])
@@ -277,10 +525,68 @@ def parse_number(s: pd.Series) -> Parsed:
         high = hi.where(is_range)
         value = value.where(~is_range, (low + high) / 2)
     value = value.where(~neg, -value)
-    bad = present & value.isna()
-    notes = ["ranges kept as low/high with midpoint"] if is_range.any() else []
-    extra = {"low": low, "high": high} if is_range.any() else {}
-    return Parsed(value.astype(float), bad, notes, extra)
+    if percent:
+        value = value.where(~pct, value / 100)
+        low, high = low.where(~pct, low / 100), high.where(~pct, high / 100)
+    else:
+        value = value.where(~pct)
+    return pd.DataFrame(
+        {
+            "value": _floats(value),
+            "is_range": is_range,
+            "open": open_ended.fillna(False).astype(bool),
+            "low": _floats(low),
+            "high": _floats(high),
+        },
+        index=text.index,
+    )
+
+
+# ---------------------------------------------------------------- periods
+_P_MONTH = re.compile(r"^(\d{4})\s*(?:年|[-/.])\s*(\d{1,2})\s*月?$")
+_P_QUARTER = re.compile(r"(?i)^(\d{4})\s*(?:年|-|/)?\s*(?:第)?\s*q?([1-4])\s*(?:季度?|q)?$")
+_P_QUARTER_CN = re.compile(r"^(\d{4})\s*年?\s*第?([一二三四1-4])季度$")
+_P_YEAR = re.compile(r"^(\d{4})\s*(?:年|fy)?$", re.I)
+_CN_DIGIT = {"一": "1", "二": "2", "三": "3", "四": "4"}
+
+
+def _one_period(v: str) -> str | None:
+    v = v.strip()
+    if m := _P_MONTH.match(v):
+        month = int(m.group(2))
+        return f"{m.group(1)}-{month:02d}" if 1 <= month <= 12 else None
+    if m := _P_QUARTER_CN.match(v):
+        return f"{m.group(1)}-Q{_CN_DIGIT.get(m.group(2), m.group(2))}"
+    if (m := _P_QUARTER.match(v)) and re.search(r"(?i)q|季", v):
+        return f"{m.group(1)}-Q{m.group(2)}"
+    if m := _P_YEAR.match(v):
+        return m.group(1)
+    return None
+
+
+def parse_period(s: pd.Series) -> Parsed:
+    """Periods as pandas reads them: ``2024-01`` (month), ``2024-Q1`` (quarter), ``2024``.
+
+    ``2024年1月``, ``2024/1``, ``2024年Q1``, ``2024-Q1``, ``2024Q1``, ``2024年第一季度``,
+    ``2024年`` are all understood; a cell that is none of them is bad.
+
+    Examples
+    --------
+    >>> parse_period(pd.Series(["2024年1月", "2024年Q1", "2024Q2", "2024年", "soon"])).values.tolist()
+    ['2024-01', '2024-Q1', '2024-Q2', '2024', <NA>]
+    """
+    text = _clean_text(s)
+    present = text.notna()
+
+    def conv(t: pd.Series) -> pd.Series:
+        return pd.Series(
+            [None if v is pd.NA or v is None else _one_period(str(v)) for v in t],
+            index=t.index,
+            dtype="string",
+        )
+
+    out = _on_unique(text, conv).astype("string")
+    return Parsed(out, present & out.isna())
 
 
 # ---------------------------------------------------------------- booleans, text, ids
@@ -301,7 +607,7 @@ def parse_bool(s: pd.Series) -> Parsed:
 
 def normalise_text(s: pd.Series) -> Parsed:
     """Strip edges, fold runs of spaces, turn placeholders into missing."""
-    t = _clean_text(s).str.replace(r"\s+", " ", regex=True)
+    t = _on_unique(s.astype("string"), _text_direct)
     return Parsed(t, pd.Series(False, index=s.index))
 
 
@@ -311,8 +617,10 @@ def normalise_id(s: pd.Series) -> Parsed:
         whole = s.dropna().eq(s.dropna().round()).all()
         if whole:
             s = s.astype("Int64")
-    t = _clean_text(s.astype("string"))
-    t = t.str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    t = _on_unique(
+        s.astype("string"),
+        lambda x: _clean_direct(x).str.replace(r"^(\d+)\.0+$", r"\1", regex=True),
+    )
     return Parsed(t, pd.Series(False, index=s.index))
 
 
@@ -322,13 +630,23 @@ def normalise_category(s: pd.Series) -> Parsed:
     ``Google``, ``google`` and ``GOOGLE `` become whichever spelling is most common
     (ties: the alphabetically first), so categories group correctly.
     """
-    t = normalise_text(s).values
+    # one pass over the distinct raw values, weighted by how often each occurs
+    codes, uniq = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    t = _text_direct(pd.Series(uniq, dtype="string")).reset_index(drop=True)
+    weight = np.bincount(codes[codes >= 0], minlength=len(uniq))
     folded = t.str.casefold()
-    counts = pd.DataFrame({"v": t, "k": folded}).dropna().value_counts().reset_index(name="n")
+    pairs = pd.DataFrame({"v": t, "k": folded, "n": weight}).dropna()
+    counts = pairs.groupby(["v", "k"], sort=False)["n"].sum().reset_index()
     counts = counts.sort_values(["k", "n", "v"], ascending=[True, False, True], kind="mergesort")
     canon = counts.drop_duplicates("k").set_index("k")["v"]
-    out = folded.map(canon).astype("string")
-    changed = int((t.notna() & (out != t)).sum())
+    out_u = folded.map(canon).astype("string")
+    differs = (t.notna() & (out_u != t)).fillna(False).to_numpy(dtype=bool)
+    changed = int(weight[differs].sum())
+    out = pd.Series(
+        out_u.to_numpy(dtype=object, na_value=pd.NA)[np.maximum(codes, 0)] if len(uniq) else [],
+        index=s.index,
+        dtype="string",
+    ).mask(codes < 0)
     notes = [f"{changed} cells folded onto a common spelling"] if changed else []
     return Parsed(out, pd.Series(False, index=s.index), notes)
 
@@ -337,7 +655,8 @@ def infer_extra(s: pd.Series) -> pd.Series:
     """An unknown column: placeholders become missing; all-numeric columns become numbers.
 
     Whole numbers become nullable ``Int64`` and others ``float64``, whether the file gave
-    text (CSV) or typed cells (Excel), so both give the same frame.
+    text (CSV) or typed cells (Excel), so both give the same frame. A column whose every
+    cell is a percentage (``110%``, ``+8%``) becomes fractions (1.1, 0.08).
     """
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
         return s
@@ -347,6 +666,9 @@ def infer_extra(s: pd.Series) -> pd.Series:
         t = normalise_text(s).values
         nums = pd.to_numeric(t, errors="coerce")
         if not (t.notna().any() and nums[t.notna()].notna().all()):
+            filled = t.dropna()
+            if len(filled) and filled.str.fullmatch(r"[+-]?\d+(?:\.\d+)?\s*%").all():
+                return parse_number(t, percent=True).values
             return t
     whole = nums.dropna().eq(nums.dropna().round()).all()
     return nums.astype("Int64") if whole else nums.astype(float)
