@@ -133,3 +133,10 @@ __all__ = [
     "read_dataset",
     "read_table",
 ]
+
+# runner-params: report warnings, parameter schemas, papermill guard
+from .overview import run_warnings  # noqa: E402
+from .params import ParamsError, parse_iso_date  # noqa: E402
+from .runner import refuse_runner_format  # noqa: E402
+
+__all__ += ["run_warnings", "ParamsError", "parse_iso_date", "refuse_runner_format"]

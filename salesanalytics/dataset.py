@@ -42,6 +42,8 @@ class Dataset:
     orders: pd.DataFrame | None = None
     targets: pd.DataFrame | None = None
     accounts: pd.DataFrame | None = None
+    products: pd.DataFrame | None = None
+    reps: pd.DataFrame | None = None
     quality: pd.DataFrame = field(default_factory=empty_quality)
     rejected: dict[str, pd.DataFrame] = field(default_factory=dict)
     reports: dict[str, dict] = field(default_factory=dict)
