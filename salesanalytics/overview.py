@@ -6,7 +6,14 @@ import pandas as pd
 
 from .dataset import Dataset
 
-__all__ = ["date_ranges", "stage_distribution", "monthly_counts", "run_warnings", "EVENT_COLUMNS"]
+__all__ = [
+    "date_ranges",
+    "stage_distribution",
+    "monthly_counts",
+    "run_warnings",
+    "has_tables",
+    "EVENT_COLUMNS",
+]
 
 
 def date_ranges(ds: Dataset) -> pd.DataFrame:
@@ -151,3 +158,31 @@ def run_warnings(ds: Dataset, as_of: str | pd.Timestamp | None = None) -> pd.Dat
                 "nothing is known yet at that date"
             )
     return pd.DataFrame({"warning": pd.Series(out, dtype="string")})
+
+
+def has_tables(ds: Dataset, *tables: str, section: str | None = None) -> bool:
+    """True when every table named is present with at least one row.
+
+    Otherwise, with ``section``, print one line saying what is skipped and why; notebooks
+    guard each section with it so a partial export still gives a report.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> ds = sa.read_dataset({"leads": sa.read_dataset().leads.head(3)})
+    >>> has_tables(ds, "opportunities", section="Stage mix")
+    Stage mix: skipped (no opportunities table in this export)
+    False
+    """
+    missing = [t for t in tables if getattr(ds, t, None) is None]
+    empty = [t for t in tables if t not in missing and len(getattr(ds, t)) == 0]
+    if not missing and not empty:
+        return True
+    if section:
+        why = []
+        if missing:
+            why.append(f"no {' / '.join(missing)} table in this export")
+        if empty:
+            why.append(f"the {' / '.join(empty)} table has no rows")
+        print(f"{section}: skipped ({'; '.join(why)})")
+    return False

@@ -145,8 +145,8 @@ def test_cli_run_exit_code_on_failure(tmp_path):
             "--output",
             str(tmp_path / "r"),
             "--run-date",
-            "d",
+            "2026-01-02",
         ]
     )
     assert code == 1
-    assert (tmp_path / "r" / "d-failed").is_dir() and not (tmp_path / "r" / "latest").exists()
+    assert (tmp_path / "r" / "2026-01-02-failed").is_dir() and not (tmp_path / "r" / "latest").exists()

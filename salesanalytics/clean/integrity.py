@@ -134,6 +134,8 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     if hist is None:
         return []
     out: list[Finding] = []
+    if len(hist) == 0:  # an empty history has no chronology to check
+        return out
     h = hist[["opportunity_id", "stage", "entered_at"]].reset_index(drop=True)
     h["_pos"] = np.arange(len(h))
     h = h.sort_values(["opportunity_id", "entered_at", "_pos"], kind="mergesort")
