@@ -135,8 +135,8 @@ __all__ = [
 ]
 
 # runner-params: report warnings, parameter schemas, papermill guard
-from .overview import has_tables, run_warnings  # noqa: E402
-from .params import ParamsError, parse_iso_date  # noqa: E402
-from .runner import refuse_runner_format  # noqa: E402
+from .overview import has_tables, run_warnings
+from .params import ParamsError, parse_iso_date
+from .runner import refuse_runner_format
 
 __all__ += ["has_tables", "run_warnings", "ParamsError", "parse_iso_date", "refuse_runner_format"]

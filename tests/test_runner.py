@@ -212,18 +212,13 @@ def test_dry_run_checks_folders_and_inputs_without_computing(tmp_path, capsys):
     (data / "opportunities.csv").write_text("opportunity_id,owner,created_at,stage\n")
     assert main([*args, "--data", str(data)]) == 0
     assert "warning: data_dir:" in capsys.readouterr().out  # an empty export is not OK
-    locked = tmp_path / "ro"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        code = main(["run", "--params", str(_params(tmp_path)), "--output", str(locked / "r")])
-        assert code == 2 and "output folder" in capsys.readouterr().err
-        code = main(
-            ["run", "--params", str(_params(tmp_path)), "--dry-run", "--output", str(locked)]
-        )
-        assert code == 2 and "not writable" in capsys.readouterr().err
-    finally:
-        locked.chmod(0o700)
+    blocker = tmp_path / "a-file"  # works as root too, unlike a read-only folder
+    blocker.write_text("x")
+    code = main(["run", "--params", str(_params(tmp_path)), "--output", str(blocker / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot create the output folder" in err and err.count("\n") == 1
+    code = main(["run", "--params", str(_params(tmp_path)), "--dry-run", "--output", str(blocker)])
+    assert code == 2 and "not writable" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 
