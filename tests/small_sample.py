@@ -30,13 +30,15 @@ def _read(name: str) -> pd.DataFrame:
     return pd.read_csv(_paths.SAMPLE_DIR / f"{name}.csv", dtype=str, keep_default_na=False)
 
 
-def write_small_sample(dst: Path, tables=ALL_TABLES, *, every: int = 11, empty=()) -> Path:
+def write_small_sample(
+    dst: Path, tables=ALL_TABLES, *, every: int = 11, lead_every: int = 12, empty=()
+) -> Path:
     """Write the small copy (only ``tables``; those in ``empty`` header-only) into ``dst``."""
     dst.mkdir(parents=True, exist_ok=True)
     opps = _read("opportunities").iloc[::every]
     ids = set(opps["opportunity_id"])
     leads = _read("leads")
-    keep_leads = leads["opportunity_id"].isin(ids) | (leads.index % 12 == 0)
+    keep_leads = leads["opportunity_id"].isin(ids) | (leads.index % lead_every == 0)
     frames = {
         "opportunities": opps,
         "stage_history": (sh := _read("stage_history"))[sh["opportunity_id"].isin(ids)],

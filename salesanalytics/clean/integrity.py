@@ -182,7 +182,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                 "won with no open stage recorded",
             )
         )
-    if opps is not None:
+    if opps is not None and len(opps):  # (mapping onto an empty table fails in pandas)
         created = h["opportunity_id"].map(opps.set_index("opportunity_id")["created_at"])
         before = (h["entered_at"] < created - pd.Timedelta(days=1)).fillna(False)
         if before.any():
