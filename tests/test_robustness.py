@@ -84,6 +84,13 @@ def _truncate_last_line(b, rng):
     return body[: last + 1 + (len(body) - last) // 3]
 
 
+def _extra_field(b, rng):
+    lines = b.split(b"\n")
+    i = 1 + int(rng.integers(len(lines) - 2))
+    lines[i] = lines[i].replace(b",", b",extra,", 1)
+    return b"\n".join(lines)
+
+
 def _xlsx(df_bytes_table, truncate=False):
     def change(b, rng):
         import io
@@ -151,7 +158,7 @@ CASES = {
         [NEEDS_VALUES],
     ),
     "extra_field": (
-        raw("opportunities", lambda b, r: b.replace(b"\nOPP-00012,", b"\nOPP-00012,extra,", 1)),
+        raw("opportunities", lambda b, r: _extra_field(b, r)),
         [],
     ),
     "blank_lines": (raw("leads", lambda b, r: b.replace(b"\n", b"\n\n", 5)), []),
@@ -255,6 +262,9 @@ def test_corruption(name, base, baseline, tmp_path, capsys):
     data = tmp_path / "data"
     shutil.copytree(base, data)
     apply(data, np.random.default_rng([SEED, list(CASES).index(name)]))
+    before = {p.name: p.read_bytes() for p in base.iterdir()}
+    after = {p.name: p.read_bytes() for p in data.iterdir()}
+    assert before != after, "the corruption changed nothing"
     secrets = _tokens(data)
     out = tmp_path / "out"
     out.mkdir()
