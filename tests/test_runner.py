@@ -344,3 +344,15 @@ def test_subset_run_keeps_latest_and_reports_a_future_as_of(tmp_path):
     assert "WARNING: as_of 2027-01-31" in html
     assert any(m.startswith("warning: as_of 2027-01-31") for m in messages)
     assert not re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", html + json.dumps(manifest))
+
+
+def test_map_file_reaches_the_notebooks_as_columns(tmp_path, capsys):
+    m = tmp_path / "map.yaml"
+    m.write_text("opportunities:\n  客户编号: opportunity_id\n", encoding="utf-8")
+    res = run(_params(tmp_path), column_map=m, dry_run=True, log=lambda _: None)
+    assert res.notebooks[0].parameters["columns"] == {
+        "opportunities": {"客户编号": "opportunity_id"}
+    }
+    m.write_text("opportunities: [a, b]\n")
+    assert main(["run", "--params", str(_params(tmp_path)), "--map", str(m), "--dry-run"]) == 2
+    assert "opportunities" in capsys.readouterr().err
