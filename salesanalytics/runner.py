@@ -76,9 +76,6 @@ class RunError(RuntimeError):
 _RUN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Fallback masks, used only until ``salesanalytics.clean.pii.mask_message`` is available.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?(?:\(?\d{2,4}\)?[\s-]?)?\d{3,4}[\s-]?\d{4}(?!\w)"
-)
 _MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
