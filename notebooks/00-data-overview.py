@@ -22,19 +22,28 @@ data_dir: str = ""  # folder of CRM table files; empty means the bundled sample 
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-06-30"  # snapshot date, ISO; monthly volumes stop here
 lang: str = "en"  # stage labels: en or zh
+columns: dict = {}  # header mapping per table, {opportunities: {客户编号: opportunity_id}}
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import salesanalytics as sa
 
+sa.refuse_runner_format(globals())  # a runner-format params file given to papermill
+
 pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.width", 120)
-ds = sa.read_dataset(data_dir or None, stages=stages)
+ds = sa.read_dataset(data_dir or None, stages=stages, columns=columns)
 as_of_ts = pd.Timestamp(as_of)
 print(ds)
+warnings_found = sa.run_warnings(ds, as_of)  # also listed in the runner's manifest
+sa.save_table(warnings_found, output_dir, "run_warnings")
+for w in warnings_found["warning"]:
+    print("WARNING:", w)
+has_deals = sa.has_tables(ds, "opportunities", section="Stage mix and monthly volumes")
 
 # %% [markdown]
 # ## Row accounting
@@ -63,26 +72,30 @@ ranges
 # ## Current stage mix
 
 # %%
-dist = sa.stage_distribution(ds, lang=lang)
-sa.save_table(dist, output_dir, "stage_distribution")
-dist
+if has_deals:
+    dist = sa.stage_distribution(ds, lang=lang)
+    sa.save_table(dist, output_dir, "stage_distribution")
+    display(dist)
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.5))
-sa.plot_stage_distribution(dist, ax=ax)
-sa.save_figure(fig, output_dir, "stage_distribution")
-plt.show()
+if has_deals:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sa.plot_stage_distribution(dist, ax=ax)
+    sa.save_figure(fig, output_dir, "stage_distribution")
+    plt.show()
 
 # %% [markdown]
 # ## New opportunities per month, by channel
 
 # %%
-monthly = sa.monthly_counts(ds.opportunities, "created_at", by="channel", as_of=as_of_ts)
-sa.save_table(monthly, output_dir, "opportunities_per_month")
-monthly.tail(6)
+if has_deals:
+    monthly = sa.monthly_counts(ds.opportunities, "created_at", by="channel", as_of=as_of_ts)
+    sa.save_table(monthly, output_dir, "opportunities_per_month")
+    display(monthly.tail(6))
 
 # %%
-fig, ax = plt.subplots(figsize=(9, 3.5))
-sa.plot_monthly(monthly, ax=ax, title="New opportunities per month by channel")
-sa.save_figure(fig, output_dir, "opportunities_per_month")
-plt.show()
+if has_deals:
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    sa.plot_monthly(monthly, ax=ax, title="New opportunities per month by channel")
+    sa.save_figure(fig, output_dir, "opportunities_per_month")
+    plt.show()

@@ -22,6 +22,7 @@ data_dir: str = ""  # folder of CRM table files; empty means the bundled sample 
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 dayfirst: bool = False  # read ambiguous slash dates as D/M/Y (columns that decide are not affected)
 relax: dict = {}  # required columns to treat as optional, e.g. {leads: [created_at]}
+columns: dict = {}  # header mapping per table, {opportunities: {客户编号: opportunity_id}}
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
@@ -30,9 +31,13 @@ import pandas as pd
 
 import salesanalytics as sa
 
+sa.refuse_runner_format(globals())  # a runner-format params file given to papermill
+
 pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.max_colwidth", 80)
-ds = sa.read_dataset(data_dir or None, stages=stages, dayfirst=dayfirst, relax=relax)
+ds = sa.read_dataset(
+    data_dir or None, stages=stages, dayfirst=dayfirst, relax=relax, columns=columns
+)
 print(ds)
 
 # %% [markdown]

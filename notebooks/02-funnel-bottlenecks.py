@@ -27,22 +27,28 @@ cohort_start: str = "2025-07-01"  # cohort funnel: deals created from this date
 stale_factor: float = 1.5  # overdue when in stage longer than this times the stage mean
 alpha: float = 0.01  # family-wise significance level for bottleneck flags
 min_count: int = 30  # fewest finished stage visits before a cell is tested
+columns: dict = {}  # header mapping per table, {opportunities: {客户编号: opportunity_id}}
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
+from IPython.display import display
 
 import salesanalytics as sa
 
+sa.refuse_runner_format(globals())  # a runner-format params file given to papermill
+
 pd.set_option("display.float_format", "{:,.3f}".format)
 pd.set_option("display.max_columns", 30)
-ds = sa.read_dataset(data_dir or None, stages=stages)
-transitions = sa.stage_transitions(ds, as_of=as_of)
+ds = sa.read_dataset(data_dir or None, stages=stages, columns=columns)
 print(ds)
-print(f"as of {transitions.attrs['as_of']}; stage visits: {len(transitions):,}")
-if transitions.attrs["coarse_history"]:
-    print("NOTE:", transitions.attrs["note"])
+has_deals = sa.has_tables(ds, "opportunities", section="Funnel, dwell and bottlenecks")
+if has_deals:
+    transitions = sa.stage_transitions(ds, as_of=as_of)
+    print(f"as of {transitions.attrs['as_of']}; stage visits: {len(transitions):,}")
+    if transitions.attrs["coarse_history"]:
+        print("NOTE:", transitions.attrs["note"])
 
 # %% [markdown]
 # ## Counting rules
@@ -57,26 +63,29 @@ print("conversion: advanced / (advanced + lost); deals still open are censored, 
 # ## Cohort funnel
 
 # %%
-funnel = sa.funnel_summary(ds, transitions=transitions, start=cohort_start)
-sa.save_table(funnel, output_dir, "funnel_cohort")
-funnel
+if has_deals:
+    funnel = sa.funnel_summary(ds, transitions=transitions, start=cohort_start)
+    sa.save_table(funnel, output_dir, "funnel_cohort")
+    display(funnel)
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 3.5))
-sa.plot_funnel(funnel, ax=ax, stages=ds.stages)
-sa.save_figure(fig, output_dir, "funnel")
-plt.show()
+if has_deals:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    sa.plot_funnel(funnel, ax=ax, stages=ds.stages)
+    sa.save_figure(fig, output_dir, "funnel")
+    plt.show()
 
 # %% [markdown]
 # ## Conversion by stage and segment
 
 # %%
-by_segment = sa.funnel_summary(ds, transitions=transitions, by=segment, start=cohort_start)
-sa.save_table(by_segment, output_dir, f"funnel_by_{segment}")
-fig, ax = plt.subplots(figsize=(8, 4))
-sa.plot_conversion_heatmap(by_segment, segment, ax=ax)
-sa.save_figure(fig, output_dir, "conversion_heatmap")
-plt.show()
+if has_deals:
+    by_segment = sa.funnel_summary(ds, transitions=transitions, by=segment, start=cohort_start)
+    sa.save_table(by_segment, output_dir, f"funnel_by_{segment}")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    sa.plot_conversion_heatmap(by_segment, segment, ax=ax)
+    sa.save_figure(fig, output_dir, "conversion_heatmap")
+    plt.show()
 
 # %% [markdown]
 # ## Stage summary per period
@@ -84,26 +93,29 @@ plt.show()
 # stage probability of the deals still in the stage at period end.
 
 # %%
-periods = sa.funnel_summary(ds, transitions=transitions, mode="period", period=period)
-sa.save_table(periods, output_dir, "stage_summary_by_period")
-periods[periods["period"] == periods["period"].max()]
+if has_deals:
+    periods = sa.funnel_summary(ds, transitions=transitions, mode="period", period=period)
+    sa.save_table(periods, output_dir, "stage_summary_by_period")
+    display(periods[periods["period"] == periods["period"].max()])
 
 # %% [markdown]
 # ## Dwell per stage (open deals censored)
 
 # %%
-dwell = sa.stage_dwell(ds, transitions=transitions, timeout_factor=stale_factor)
-sa.save_table(dwell, output_dir, "stage_dwell")
-dwell
+if has_deals:
+    dwell = sa.stage_dwell(ds, transitions=transitions, timeout_factor=stale_factor)
+    sa.save_table(dwell, output_dir, "stage_dwell")
+    display(dwell)
 
 # %% [markdown]
 # ## Overdue deals
 
 # %%
-stale = sa.stale_deals(ds, transitions=transitions, factor=stale_factor)
-sa.save_table(stale, output_dir, "overdue_deals")
-print(f"{len(stale)} open deals in stage longer than {stale_factor} x the stage mean")
-stale.head(15)
+if has_deals:
+    stale = sa.stale_deals(ds, transitions=transitions, factor=stale_factor)
+    sa.save_table(stale, output_dir, "overdue_deals")
+    print(f"{len(stale)} open deals in stage longer than {stale_factor} x the stage mean")
+    display(stale.head(15))
 
 # %% [markdown]
 # ## Bottlenecks
@@ -111,14 +123,16 @@ stale.head(15)
 # lost there; step 3 (root cause) starts from the loss reasons shown.
 
 # %%
-bottlenecks = sa.find_bottlenecks(
-    ds, transitions=transitions, by=segment, alpha=alpha, min_count=min_count
-)
-sa.save_table(bottlenecks, output_dir, f"bottlenecks_by_{segment}")
-bottlenecks[bottlenecks["flagged"]]
+if has_deals:
+    bottlenecks = sa.find_bottlenecks(
+        ds, transitions=transitions, by=segment, alpha=alpha, min_count=min_count
+    )
+    sa.save_table(bottlenecks, output_dir, f"bottlenecks_by_{segment}")
+    display(bottlenecks[bottlenecks["flagged"]])
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-sa.plot_bottlenecks(bottlenecks, ax=ax)
-sa.save_figure(fig, output_dir, "bottlenecks")
-plt.show()
+if has_deals:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sa.plot_bottlenecks(bottlenecks, ax=ax)
+    sa.save_figure(fig, output_dir, "bottlenecks")
+    plt.show()

@@ -21,6 +21,11 @@ import types
 # through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
 # not the submodule, exactly as the former eager `from .clean import clean` did.
 _LAZY: dict[str, str] = {
+    "has_tables": "overview",
+    "run_warnings": "overview",
+    "ParamsError": "params",
+    "parse_iso_date": "params",
+    "refuse_runner_format": "runner",
     "load_column_map": "clean.mapping",
     "CalibrationReport": "calibration",
     "ConfiguredProbabilities": "calibration",
@@ -222,4 +227,9 @@ __all__ = [
     "load_stages",
     "read_dataset",
     "read_table",
+    "has_tables",
+    "run_warnings",
+    "ParamsError",
+    "parse_iso_date",
+    "refuse_runner_format",
 ]

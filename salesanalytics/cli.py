@@ -29,7 +29,7 @@ def _cmd_run(args) -> int:
             file=sys.stderr,
         )
         return 2
-    from .runner import ParamsError, run
+    from .runner import ParamsError, RunError, run
 
     try:
         res = run(
@@ -37,13 +37,24 @@ def _cmd_run(args) -> int:
             notebooks=args.notebooks or None,
             output=args.output,
             run_date=args.run_date,
+            data=args.data,
+            as_of=args.as_of,
+            column_map=args.map,
             dry_run=args.dry_run,
             progress=not args.quiet,
         )
-    except ParamsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ParamsError, RunError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 2
     return 0 if res.status in ("ok", "dry-run") else 1
+
+
+def _one_line(exc: BaseException) -> str:
+    """An exception as one masked line (multi-line messages joined)."""
+    from .runner import mask_text
+
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return mask_text(text or type(exc).__name__)
 
 
 def _cmd_sample(args) -> int:
@@ -94,15 +105,37 @@ def _cmd_clean(args) -> int:
     return 0
 
 
+def _validate_source(path: str, table: str | None):
+    """A folder as is; a single file as ``{table: file}`` (table from --table or its name)."""
+    from .dataset import find_table_files
+
+    p = Path(path)
+    if p.is_dir():
+        return path
+    if not p.is_file():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    if table is None:
+        found = find_table_files(p.parent)
+        table = next((t for t, f in found.items() if f.name == p.name), None)
+        if table is None:
+            raise ValueError(f"{path}: cannot tell which table the file holds; pass --table")
+    return {table: str(p)}
+
+
 def _cmd_validate(args) -> int:
     from .dataset import read_dataset
     from .quality import quality_summary
 
     try:
-        ds = read_dataset(args.data, stages=args.stages, dayfirst=args.dayfirst, columns=args.map)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        ds = read_dataset(
+            _validate_source(args.data, args.table),
+            stages=args.stages,
+            dayfirst=args.dayfirst,
+            columns=args.map,
+        )
+    except (ValueError, FileNotFoundError, OSError, KeyError, UnicodeError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
     summary = ds.summary()
     print(summary.to_string(index=False))
     problems = quality_summary(ds)
@@ -115,10 +148,15 @@ def _cmd_validate(args) -> int:
         for _, n in notes.iterrows():
             print(f"  {n['table']}.{n['column']}: {n['detail']}")
     errors = int(summary["rejected"].sum())
-    print(
-        f"\n{'ERRORS' if errors else 'OK'}: {errors} rejected row(s) across {len(summary)} table(s)"
-    )
-    return 1 if errors else 0
+    empty = summary.loc[summary["rows_in"] == 0, "table"].tolist()
+    if errors:
+        print(f"\nERRORS: {errors} rejected row(s) across {len(summary)} table(s)")
+    if empty:
+        what = "the export has no rows" if len(empty) == len(summary) else "empty table(s)"
+        print(f"\nWARNING: {what}: {', '.join(empty)}")
+    if not errors and not empty:
+        print(f"\nOK: 0 rejected row(s) across {len(summary)} table(s)")
+    return 1 if errors or len(empty) == len(summary) else 0
 
 
 def days_or_auto(value: str) -> float | str:
@@ -192,9 +230,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--notebooks", nargs="*", help="notebook names to run (default: the file's list)"
     )
     r.add_argument("--output", help="report root folder (default: reports/)")
-    r.add_argument("--run-date", help="report folder name (default: today's date)")
+    r.add_argument("--run-date", help="report folder name, YYYY-MM-DD (default: today, UTC)")
+    r.add_argument("--data", default=None, help="folder of table files (overrides data_dir)")
+    r.add_argument("--as-of", default=None, help="snapshot date YYYY-MM-DD (overrides as_of)")
     r.add_argument(
-        "--dry-run", action="store_true", help="check parameters, print the plan, run nothing"
+        "--map", default=None, help="YAML {table: {header: canonical}} (overrides columns)"
+    )
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check params, dates, folders and inputs; print the plan; run nothing",
     )
     r.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
     r.set_defaults(func=_cmd_run)
@@ -228,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_clean)
 
     v = sub.add_parser("validate", help="report data problems; exit 1 when rows are rejected")
-    v.add_argument("data", help="folder of table files")
+    v.add_argument("data", help="folder of table files, or one table file")
+    v.add_argument("--table", default=None, help="table a single file holds (default: its name)")
     v.add_argument("--stages", default=None, help="stage preset or YAML")
     v.add_argument("--map", default=None, help="column map YAML {table: {header: column}}")
     v.add_argument(
@@ -289,6 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; an expected failure is one line on stderr and exit code 2.
+
+    Set ``SALESANALYTICS_DEBUG=1`` to see the traceback of an unexpected one.
+    """
+    import os
+
     args = build_parser().parse_args(argv)
     if args.command == "sample":
         from . import _paths
@@ -296,7 +348,16 @@ def main(argv: list[str] | None = None) -> int:
 
         args.seed = DEFAULT_SEED if args.seed is None else args.seed
         args.out = args.out or str(_paths.SAMPLE_DIR)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # never a traceback for the user; one masked line instead
+        if os.environ.get("SALESANALYTICS_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -286,7 +287,10 @@ def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str
         if con is None:
             raise ValueError(f"{table}: a SQL query needs con= (a SQLAlchemy URL or engine)")
         return read_sql(obj, con), "<sql>"
-    return read_table(obj), Path(str(obj)).name
+    try:
+        return read_table(obj), Path(str(obj)).name
+    except (zipfile.BadZipFile, EOFError, KeyError) as exc:  # a truncated or broken workbook
+        raise DataContractError(f"{Path(str(obj)).name}: cannot be read ({exc})") from None
 
 
 def _apply(

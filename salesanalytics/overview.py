@@ -6,7 +6,14 @@ import pandas as pd
 
 from .dataset import Dataset
 
-__all__ = ["date_ranges", "stage_distribution", "monthly_counts"]
+__all__ = [
+    "date_ranges",
+    "stage_distribution",
+    "monthly_counts",
+    "run_warnings",
+    "has_tables",
+    "EVENT_COLUMNS",
+]
 
 
 def date_ranges(ds: Dataset) -> pd.DataFrame:
@@ -89,3 +96,93 @@ def monthly_counts(
         out.columns.name = None
     out.index.name = "period"
     return out.reset_index()
+
+
+#: Columns that record something that happened (planned dates such as
+#: ``expected_close_date`` may lie in the future and are left out).
+EVENT_COLUMNS = (
+    "created_at",
+    "entered_at",
+    "closed_at",
+    "occurred_at",
+    "ordered_at",
+    "first_response_at",
+    "converted_at",
+    "engaged_at",
+)
+
+
+def run_warnings(ds: Dataset, as_of: str | pd.Timestamp | None = None) -> pd.DataFrame:
+    """What a report reader must know before trusting the numbers: empty tables, and an
+    ``as_of`` after the last or before the first recorded event.
+
+    A future ``as_of`` makes every open deal look overdue and every rate look stalled;
+    one before the data starts leaves nothing to analyse. Returns one row per warning
+    (column ``warning``); an empty frame when there is nothing to say.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> w = run_warnings(sa.read_dataset(), "2027-01-31")
+    >>> w["warning"].str.contains("after the last").tolist()
+    [True]
+    """
+    out: list[str] = []
+    for table, df in ds.tables.items():
+        if len(df) == 0:
+            out.append(f"{table}: the table has no rows")
+    if not ds.tables:
+        out.append("no table was loaded")
+    firsts, lasts = [], []
+    for df in ds.tables.values():
+        for col in EVENT_COLUMNS:
+            if col in df.columns and pd.api.types.is_datetime64_any_dtype(df[col]):
+                s = df[col].dropna()
+                if len(s):
+                    s = s.dt.tz_localize(None) if s.dt.tz is not None else s
+                    firsts.append(s.min())
+                    lasts.append(s.max())
+    if as_of not in (None, "") and lasts:
+        ts = pd.Timestamp(as_of)
+        end = ts.normalize() + pd.Timedelta(days=1)  # a bare date is the end of that day
+        first, last = min(firsts), max(lasts)
+        if ts.normalize() > last.normalize():
+            days = (ts.normalize() - last.normalize()).days
+            out.append(
+                f"as_of {ts.date()} is {days} day(s) after the last recorded event "
+                f"({last.date()}): open deals look overdue and recent rates look low"
+            )
+        if end <= first:
+            out.append(
+                f"as_of {ts.date()} is before the first recorded event ({first.date()}): "
+                "nothing is known yet at that date"
+            )
+    return pd.DataFrame({"warning": pd.Series(out, dtype="string")})
+
+
+def has_tables(ds: Dataset, *tables: str, section: str | None = None) -> bool:
+    """True when every table named is present with at least one row.
+
+    Otherwise, with ``section``, print one line saying what is skipped and why; notebooks
+    guard each section with it so a partial export still gives a report.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> ds = sa.read_dataset({"leads": sa.read_dataset().leads.head(3)})
+    >>> has_tables(ds, "opportunities", section="Stage mix")
+    Stage mix: skipped (no opportunities table in this export)
+    False
+    """
+    missing = [t for t in tables if getattr(ds, t, None) is None]
+    empty = [t for t in tables if t not in missing and len(getattr(ds, t)) == 0]
+    if not missing and not empty:
+        return True
+    if section:
+        why = []
+        if missing:
+            why.append(f"no {' / '.join(missing)} table in this export")
+        if empty:
+            why.append(f"the {' / '.join(empty)} table has no rows")
+        print(f"{section}: skipped ({'; '.join(why)})")
+    return False

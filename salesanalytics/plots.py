@@ -164,7 +164,7 @@ def plot_bottlenecks(bottlenecks: pd.DataFrame, ax=None, *, top: int = 10):
     ax.errorbar(
         d["value"],
         y,
-        xerr=[d["value"] - d["value_low"], d["value_high"] - d["value"]],
+        xerr=_nonneg([d["value"] - d["value_low"], d["value_high"] - d["value"]]),
         fmt="none",
         ecolor="#555555",
         capsize=2,
@@ -243,10 +243,12 @@ def plot_pacing(pacing: pd.DataFrame, ax=None):
     ax.errorbar(
         d["projected"] / d["target"],
         y,
-        xerr=[
-            (d["projected"] - d["low"]) / d["target"],
-            (d["high"] - d["projected"]) / d["target"],
-        ],
+        xerr=_nonneg(
+            [
+                (d["projected"] - d["low"]) / d["target"],
+                (d["high"] - d["projected"]) / d["target"],
+            ]
+        ),
         fmt="none",
         ecolor="black",
         capsize=3,
@@ -261,3 +263,8 @@ def plot_pacing(pacing: pd.DataFrame, ax=None):
     ax.set_title(f"Pacing of {pacing.attrs.get('period', 'the period')}")
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     return ax
+
+
+def _nonneg(err):
+    """Error-bar lengths for matplotlib: missing -> 0, a bound on the wrong side -> 0."""
+    return [np.clip(np.nan_to_num(np.asarray(e, dtype=float)), 0, None) for e in err]

@@ -177,7 +177,11 @@ class StageConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> StageConfig:
         with open(path, encoding="utf-8") as fh:
-            return cls.from_dict(yaml.safe_load(fh))
+            spec = yaml.safe_load(fh)
+        from .params import validate_stage_config  # schema check: one line naming file and key
+
+        validate_stage_config(spec, path)
+        return cls.from_dict(spec)
 
     def to_dict(self) -> dict[str, Any]:
         def one(s: Stage) -> dict[str, Any]:

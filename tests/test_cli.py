@@ -66,3 +66,42 @@ def test_validate_exit_codes(tmp_path, capsys):
     ).to_csv(tmp_path / "orders.csv", index=False)
     assert main(["validate", str(tmp_path)]) == 1
     assert "ERRORS: 1 rejected" in capsys.readouterr().out
+
+
+def test_validate_takes_a_file_and_warns_on_an_empty_export(tmp_path, capsys):
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,account_id,ordered_at,amount\n1,a,2024-01-01,10\n2,b,2024-01-02,20\n"
+    )
+    assert main(["validate", str(orders)]) == 0
+    out = capsys.readouterr().out
+    assert "OK: 0 rejected" in out and "orders" in out
+    other = tmp_path / "export.csv"
+    other.write_text(orders.read_text())
+    assert main(["validate", str(other)]) == 2
+    assert "cannot tell which table" in capsys.readouterr().err
+    assert main(["validate", str(other), "--table", "orders"]) == 0
+    capsys.readouterr()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "opportunities.csv").write_text("opportunity_id,owner,created_at,stage\n")
+    assert main(["validate", str(empty)]) == 1
+    out = capsys.readouterr().out
+    assert "WARNING: the export has no rows: opportunities" in out and "OK" not in out
+    assert main(["validate", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file or folder" in err
+
+
+def test_expected_failures_are_one_line_with_exit_2(tmp_path, capsys):
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "opportunities.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 40)  # truncated workbook
+    assert main(["validate", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "opportunities.xlsx" in err and "Traceback" not in err
+    (d / "opportunities.xlsx").unlink()
+    (d / "leads.csv").write_text("lead_id,created_at\nL1,2024-01-01\n")  # no channel column
+    assert main(["validate", str(d)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "channel" in err

@@ -146,6 +146,8 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     if hist is None:
         return []
     out: list[Finding] = []
+    if len(hist) == 0:  # an empty history has no chronology to check
+        return out
     # opportunity ids as integer codes shared with the opportunities: sorting and grouping
     # on them is what it was on the text, only faster
     hist_ids = hist["opportunity_id"].reset_index(drop=True)
@@ -206,7 +208,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                 "won with no open stage recorded",
             )
         )
-    if opps is not None:
+    if opps is not None and len(opps):
         by_code = pd.Series(opps["created_at"].to_numpy(), index=opp_codes)
         by_code = by_code[~by_code.index.duplicated()]
         created = pd.Series(

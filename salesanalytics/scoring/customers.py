@@ -23,9 +23,12 @@ def customer_features(ds: Dataset, as_of=None, *, months: int = 6) -> pd.DataFra
         o = ds.orders.rename(columns={"ordered_at": "at"})[["account_id", "at", "amount"]]
     else:
         won = ds.opportunities[ds.opportunities["status"] == "won"]
-        o = won.rename(columns={"closed_at": "at", "close_amount": "amount"})[
-            ["account_id", "at", "amount"]
-        ]
+        amount = won["close_amount"] if "close_amount" in won else won.get("amount")
+        if amount is not None and "amount" in won:  # close amount, else the pipeline amount
+            amount = amount.fillna(won["amount"])
+        o = pd.DataFrame(
+            {"account_id": won["account_id"], "at": won["closed_at"], "amount": amount}
+        )
     o = o[o["at"] <= t]
     since = t - pd.DateOffset(months=months)
     recent = o[o["at"] > since].groupby("account_id")["amount"].sum().rename("purchases_6m")

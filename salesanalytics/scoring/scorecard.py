@@ -127,7 +127,11 @@ class Scorecard:
             )
 
     @classmethod
-    def from_dict(cls, spec: Mapping[str, Any]) -> Scorecard:
+    def from_dict(cls, spec: Mapping[str, Any], *, source: str | Path = "scorecard") -> Scorecard:
+        """Build from the YAML structure, validated first (see ``validate_scorecard``)."""
+        from ..params import validate_scorecard
+
+        validate_scorecard(spec, source)
         dims = []
         for d in spec["dimensions"]:
             kind = d.get("kind") or ("number" if "bands" in d else "category")
@@ -161,7 +165,11 @@ class Scorecard:
         if not p.exists():
             presets = sorted(q.stem for q in (PARAMS_DIR / "scorecards").glob("*.yaml"))
             raise FileNotFoundError(f"scorecard {str(path)!r} not found; presets: {presets}")
-        return cls.from_dict(yaml.safe_load(p.read_text(encoding="utf-8")))
+        try:
+            spec = yaml.safe_load(p.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        return cls.from_dict(spec, source=p)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "description": self.description}
