@@ -21,12 +21,14 @@ from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
 from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
+from .report import label, label_columns, stage_labels
 from .funnel import (
     COUNTING_RULES,
     conversion_by,
     find_bottlenecks,
     followup_compliance,
     funnel_summary,
+    guide_stage_summary,
     rep_dwell,
     response_sla,
     stage_dwell,
@@ -133,3 +135,5 @@ __all__ = [
     "read_dataset",
     "read_table",
 ]
+
+__all__ += ["guide_stage_summary", "label", "label_columns", "stage_labels"]

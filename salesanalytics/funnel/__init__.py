@@ -3,7 +3,7 @@
 from .bottlenecks import find_bottlenecks
 from .dwell import rep_dwell, stage_dwell, stale_deals
 from .leads import conversion_by, followup_compliance, response_sla
-from .summary import funnel_summary
+from .summary import GUIDE_CONVENTION, funnel_summary, guide_stage_summary
 from .transitions import COUNTING_RULES, coarse_history, stage_transitions
 
 __all__ = [
@@ -13,6 +13,8 @@ __all__ = [
     "find_bottlenecks",
     "followup_compliance",
     "funnel_summary",
+    "guide_stage_summary",
+    "GUIDE_CONVENTION",
     "rep_dwell",
     "response_sla",
     "stage_dwell",

@@ -1,0 +1,5 @@
+"""Reports a manager reads: labels (en/zh), formatted tables, CJK fonts, the summary page."""
+
+from .labels import LABELS, label, label_columns, stage_labels
+
+__all__ = ["LABELS", "label", "label_columns", "stage_labels"]
