@@ -21,14 +21,12 @@ from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
 from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
-from .report import label, label_columns, stage_labels
 from .funnel import (
     COUNTING_RULES,
     conversion_by,
     find_bottlenecks,
     followup_compliance,
     funnel_summary,
-    guide_stage_summary,
     rep_dwell,
     response_sla,
     stage_dwell,
@@ -136,4 +134,33 @@ __all__ = [
     "read_table",
 ]
 
-__all__ += ["guide_stage_summary", "label", "label_columns", "stage_labels"]
+# Reports, lead funnel and lead rules (issue 17)
+from .funnel import (
+    GUIDE_CONVENTION,
+    assignment_audit,
+    cadence_check,
+    first_contact_check,
+    guide_stage_summary,
+    lead_funnel,
+    lead_status_summary,
+    load_lead_rules,
+    sla_breaches,
+)
+from .report import label, label_columns, show, stage_labels, use_fonts
+
+__all__ += [
+    "GUIDE_CONVENTION",
+    "assignment_audit",
+    "cadence_check",
+    "first_contact_check",
+    "guide_stage_summary",
+    "label",
+    "label_columns",
+    "lead_funnel",
+    "lead_status_summary",
+    "load_lead_rules",
+    "sla_breaches",
+    "show",
+    "stage_labels",
+    "use_fonts",
+]

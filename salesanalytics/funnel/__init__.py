@@ -21,3 +21,23 @@ __all__ = [
     "stage_transitions",
     "stale_deals",
 ]
+
+from .lead_rules import (
+    assignment_audit,
+    cadence_check,
+    first_contact_check,
+    lead_status_summary,
+    load_lead_rules,
+    sla_breaches,
+)
+from .leads import lead_funnel
+
+__all__ += [
+    "assignment_audit",
+    "cadence_check",
+    "first_contact_check",
+    "lead_funnel",
+    "lead_status_summary",
+    "load_lead_rules",
+    "sla_breaches",
+]

@@ -7,7 +7,7 @@ import html as _html
 import numpy as np
 import pandas as pd
 
-from .labels import _check, is_percent_column, label, label_columns
+from .labels import _check, is_percent_column, label_columns
 
 __all__ = ["show", "Table", "format_frame"]
 
