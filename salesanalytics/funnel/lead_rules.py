@@ -350,8 +350,8 @@ def cadence_check(
     ...     "next_planned_at": pd.to_datetime(["2024-01-02", "2024-01-03"])})
     >>> per, overdue = cadence_check(act, grades=pd.DataFrame({"account_id": ["K1"],
     ...     "grade": ["S"]}), cadence_days={"S": 1}, as_of="2024-01-05")
-    >>> per[["owner", "planned", "done", "overdue"]].iloc[0].tolist()
-    ['Mia', 2, 1, 1]
+    >>> per[["owner", "planned", "done", "overdue"]].to_dict("records")
+    [{'owner': 'Mia', 'planned': 2, 'done': 1, 'overdue': 1}]
     """
     t = as_of_ts(as_of, (activities, "occurred_at"))
     cad = {str(k): float(v) for k, v in cadence_days.items()}

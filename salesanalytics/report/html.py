@@ -148,8 +148,8 @@ def show(
     --------
     >>> t = show(pd.DataFrame({"stage": ["prospect"], "conversion": [0.25]}))
     >>> print(t)
-        Stage Conversion
-     Prospect      25.0%
+       Stage Conversion
+    Prospect      25.0%
     """
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"show() takes a DataFrame, got {type(df).__name__}")
