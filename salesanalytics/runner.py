@@ -421,6 +421,10 @@ def run(
     (staging / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
     )
+    if status == "ok":  # the summary page: index.html, summary.json, summary.xlsx (issue 17)
+        from .report.summary import write_summary
+
+        write_summary(staging, log=log)
     final = _unique(output / (day if status == "ok" else f"{day}-failed"))
     shutil.move(str(staging), str(final))
     if status == "ok":
