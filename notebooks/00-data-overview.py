@@ -34,7 +34,10 @@ pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.width", 120)
 ds = sa.read_dataset(data_dir or None, stages=stages)
 as_of_ts = pd.Timestamp(as_of)
+known = sa.dataset_as_of(ds, as_of)  # what was known at as_of: later rows and outcomes removed
+sa.use_fonts(lang)
 print(ds)
+print(f"known at {as_of}: {len(known.opportunities):,} opportunities")
 
 # %% [markdown]
 # ## Row accounting
@@ -44,28 +47,28 @@ print(ds)
 # %%
 summary = ds.summary()
 sa.save_table(summary, output_dir, "row_accounting")
-summary
+sa.show(summary, lang=lang, name="row_accounting")
 
 # %%
 problems = sa.quality_summary(ds)
 sa.save_table(problems, output_dir, "quality_summary")
-problems if len(problems) else "No data problems found."
+sa.show(problems, lang=lang, name="quality_summary", empty="No data problems found.")
 
 # %% [markdown]
-# ## Date ranges
+# ## Date ranges (known at as_of)
 
 # %%
-ranges = sa.date_ranges(ds)
+ranges = sa.date_ranges(known)
 sa.save_table(ranges, output_dir, "date_ranges")
-ranges
+sa.show(ranges, lang=lang, name="date_ranges")
 
 # %% [markdown]
-# ## Current stage mix
+# ## Stage mix at as_of
 
 # %%
-dist = sa.stage_distribution(ds, lang=lang)
+dist = sa.stage_distribution(known, lang=lang)
 sa.save_table(dist, output_dir, "stage_distribution")
-dist
+sa.show(dist, lang=lang, name="stage_distribution")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -77,12 +80,25 @@ plt.show()
 # ## New opportunities per month, by channel
 
 # %%
-monthly = sa.monthly_counts(ds.opportunities, "created_at", by="channel", as_of=as_of_ts)
+monthly = sa.monthly_counts(known.opportunities, "created_at", by="channel", as_of=as_of_ts)
 sa.save_table(monthly, output_dir, "opportunities_per_month")
-monthly.tail(6)
+sa.show(monthly.tail(6), lang=lang, name="opportunities_per_month")
 
 # %%
 fig, ax = plt.subplots(figsize=(9, 3.5))
 sa.plot_monthly(monthly, ax=ax, title="New opportunities per month by channel")
 sa.save_figure(fig, output_dir, "opportunities_per_month")
 plt.show()
+
+# %% [markdown]
+# ## Deal conversion and headlines
+# Won / (won + lost) of the deals known at as_of. An export holding won deals only cannot
+# measure conversion: it says so instead of showing 100%.
+
+# %%
+conversion = sa.deal_conversion(ds, as_of=as_of)
+sa.save_table(conversion, output_dir, "deal_conversion")
+items, warns = sa.report.overview_headlines(ds, as_of=as_of, conversion=conversion)
+for w in warns:
+    print("WARNING:", w)
+sa.show(sa.save_headlines(items, output_dir, warnings=warns, lang=lang), lang=lang)

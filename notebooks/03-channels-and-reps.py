@@ -19,6 +19,7 @@
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
+lang: str = "en"  # table labels: en or zh
 as_of: str = "2026-06-30"  # snapshot date, ISO; later history is ignored
 channel_column: str = "channel"  # lead column that names the source
 sla_hours: dict = {"A": 2.0, "B": 4.0, "C": 24.0}  # first-response SLA in hours per grade
@@ -42,11 +43,20 @@ print(ds)
 
 # %% [markdown]
 # ## Channels: lead -> opportunity -> won
+# Every lead counts in the denominator, with 95% Wilson intervals.
+
+# %%
+lead_total = sa.lead_funnel(ds, as_of=as_of)
+sa.save_table(lead_total, output_dir, "lead_funnel")
+leads_by_channel = sa.lead_funnel(ds, by=channel_column, as_of=as_of)
+sa.save_table(leads_by_channel, output_dir, "lead_funnel_by_channel")
+all_leads = lead_total.assign(**{channel_column: "(all)"})
+sa.show(pd.concat([leads_by_channel, all_leads], ignore_index=True), lang=lang)
 
 # %%
 channels = sa.conversion_by(ds, by=channel_column, as_of=as_of)
 sa.save_table(channels, output_dir, "conversion_by_channel")
-channels
+sa.show(channels, lang=lang, name="conversion_by_channel")
 
 # %% [markdown]
 # ## First response against the SLA
@@ -54,7 +64,7 @@ channels
 # %%
 sla = sa.response_sla(ds, sla_hours=sla_hours, as_of=as_of)
 sa.save_table(sla, output_dir, "response_sla")
-sla
+sa.show(sla, lang=lang, name="response_sla")
 
 # %% [markdown]
 # ## Reps: dwell and coaching
@@ -64,10 +74,10 @@ sla
 # %%
 reps = sa.rep_dwell(ds, transitions=transitions, coaching_factor=coaching_factor, alpha=alpha)
 sa.save_table(reps, output_dir, "rep_dwell")
-reps[reps["stage"] == "(all stages)"]
+sa.show(reps[reps["stage"] == "(all stages)"], lang=lang)
 
 # %%
-reps[reps["coaching"]]
+sa.show(reps[reps["coaching"]], lang=lang, empty="No rep flagged for coaching.")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.5))
@@ -78,7 +88,7 @@ plt.show()
 # %%
 rep_bottlenecks = sa.find_bottlenecks(ds, transitions=transitions, by="owner", alpha=alpha)
 sa.save_table(rep_bottlenecks, output_dir, "bottlenecks_by_owner")
-rep_bottlenecks[rep_bottlenecks["flagged"]]
+sa.show(rep_bottlenecks[rep_bottlenecks["flagged"]], lang=lang)
 
 # %% [markdown]
 # ## Follow-up cadence by tier
@@ -88,8 +98,15 @@ rep_bottlenecks[rep_bottlenecks["flagged"]]
 cadence, overdue = sa.followup_compliance(ds, cadence_days=cadence_days, as_of=as_of)
 sa.save_table(cadence, output_dir, "followup_compliance")
 sa.save_table(overdue, output_dir, "overdue_followups")
-cadence
+sa.show(cadence, lang=lang, name="followup_compliance")
 
 # %%
 print(f"{len(overdue)} accounts with an open deal and no follow-up within their cadence")
-overdue.head(10)
+sa.show(overdue, lang=lang, max_rows=10, name="overdue_followups")
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+items = sa.report.lead_headlines(lead_total, reps, sla)
+sa.show(sa.save_headlines(items, output_dir, lang=lang), lang=lang)

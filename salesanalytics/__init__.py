@@ -147,6 +147,7 @@ from .funnel import (
     sla_breaches,
 )
 from .report import label, label_columns, show, stage_labels, use_fonts
+from .report.summary import dataset_as_of, deal_conversion, save_headlines, write_summary
 
 __all__ += [
     "GUIDE_CONVENTION",
@@ -163,4 +164,8 @@ __all__ += [
     "show",
     "stage_labels",
     "use_fonts",
+    "dataset_as_of",
+    "deal_conversion",
+    "save_headlines",
+    "write_summary",
 ]

@@ -69,7 +69,7 @@ def test_html_table_formats():
         "Won amount",
         "p-value",
         "Created",
-        "note",
+        "Note",
     ]
     assert f.iloc[0].tolist() == [
         "Prospect",

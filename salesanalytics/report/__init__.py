@@ -3,5 +3,32 @@
 from .fonts import use_fonts
 from .html import show
 from .labels import LABELS, label, label_columns, stage_labels
+from .summary import (
+    dataset_as_of,
+    deal_conversion,
+    funnel_headlines,
+    headline,
+    lead_headlines,
+    overview_headlines,
+    quality_headlines,
+    save_headlines,
+    write_summary,
+)
 
-__all__ = ["LABELS", "label", "label_columns", "show", "stage_labels", "use_fonts"]
+__all__ = [
+    "LABELS",
+    "dataset_as_of",
+    "deal_conversion",
+    "funnel_headlines",
+    "headline",
+    "label",
+    "label_columns",
+    "lead_headlines",
+    "overview_headlines",
+    "quality_headlines",
+    "save_headlines",
+    "show",
+    "stage_labels",
+    "use_fonts",
+    "write_summary",
+]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html as _html
 
-import numpy as np
 import pandas as pd
 
 from .labels import _check, is_percent_column, label_columns
@@ -39,7 +38,7 @@ def _column_formatter(name: str, s: pd.Series, lang: str):
         return lambda v: "" if pd.isna(v) else f"{v:.1%}"
     if any(w in n for w in _AMOUNTS):
         return lambda v: "" if pd.isna(v) else f"{v:,.0f}"
-    return lambda v: "" if pd.isna(v) else f"{v:,.1f}"
+    return lambda v: "" if pd.isna(v) else (f"{v:.3f}" if abs(v) < 1 else f"{v:,.1f}")
 
 
 def format_frame(df: pd.DataFrame, lang: str = "en", *, stages=None) -> pd.DataFrame:
@@ -173,9 +172,6 @@ def show(
 
 
 def _meaningful_index(df: pd.DataFrame) -> bool:
-    idx = df.index
-    if isinstance(idx, pd.RangeIndex):
-        return False
-    if idx.names != [None] and any(n is not None for n in idx.names):
-        return not any(n in df.columns for n in idx.names)
-    return not np.array_equal(np.asarray(idx), np.arange(len(df)))
+    """A named index (a segment left there by groupby) is data; an unnamed one is not."""
+    names = [n for n in df.index.names if n is not None]
+    return bool(names) and not any(n in df.columns for n in names)

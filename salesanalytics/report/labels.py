@@ -154,6 +154,41 @@ LABELS: dict[str, tuple[str, str]] = {
     "coaching": ("Coaching", "需辅导"),
     "ratio": ("Ratio to team", "与团队之比"),
     "team_mean_days": ("Team mean (days)", "团队平均天数"),
+    "opportunity_to_won_low": ("Opportunity to won low", "商机成交率下限"),
+    "opportunity_to_won_high": ("Opportunity to won high", "商机成交率上限"),
+    "dwell_days": ("Days in stage", "停留天数"),
+    "completed": ("Completed", "已离开"),
+    "mean_completed": ("Mean days (completed)", "平均天数(已离开)"),
+    "median": ("Median days", "中位天数"),
+    "p90": ("90th pct days", "90分位天数"),
+    "max_days": ("Longest (days)", "最长停留时间(天)"),
+    "min_days": ("Shortest (days)", "最短停留时间(天)"),
+    "at_or_below_team": ("At or below team mean", "停留≤平均天数客户数"),
+    "above_team": ("Above team mean", "停留>平均天数客户数"),
+    "top_loss_reason": ("Top loss reason", "主要流失原因"),
+    "top_loss_reasons": ("Top loss reasons", "主要流失原因"),
+    "median_lost_amount": ("Median lost amount", "流失金额中位数"),
+    "rows_used": ("Rows used", "使用行数"),
+    "rows_flagged": ("Rows flagged", "标记行数"),
+    "rows_rejected": ("Rows rejected", "拒收行数"),
+    "detail": ("Detail", "说明"),
+    "affects": ("Affects", "影响"),
+    "source": ("Source file", "来源文件"),
+    "row": ("Row", "行"),
+    "measurable": ("Measurable", "可计算"),
+    "note": ("Note", "备注"),
+    "won_only": ("Won deals only", "仅含成交"),
+    "status_then": ("Status", "状态"),
+    "limit_hours": ("Limit (hours)", "时限(小时)"),
+    "limit_days": ("Limit (days)", "时限(天)"),
+    "hours": ("Hours", "小时"),
+    "days": ("Days", "天数"),
+    "within": ("Within limit", "按时"),
+    "breach": ("Breach", "超时"),
+    "median_hours": ("Median hours", "中位小时"),
+    "label_en": ("Label (en)", "英文名称"),
+    "label_zh": ("Label (zh)", "中文名称"),
+    "configured": ("Configured", "已配置"),
 }
 
 _PCT_WORDS = ("conversion", "rate", "share", "compliance", "completion", "lead_to_", "_to_won")
@@ -224,6 +259,6 @@ def label_columns(df: pd.DataFrame, lang: str = "en", *, stages=None) -> pd.Data
 def is_percent_column(name: str) -> bool:
     """Whether a canonical column holds a proportion shown as a percentage."""
     n = str(name)
-    return (n.startswith(_PCT_WORDS) or any(w in n for w in _PCT_WORDS)) and not n.endswith(
-        ("_days", "_hours")
-    )
+    if "days" in n or "hours" in n or n.startswith(("median", "mean")):
+        return False
+    return any(w in n for w in _PCT_WORDS)

@@ -9,7 +9,7 @@ the page, the workbook and the tests read the same numbers.
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import html as _html
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -131,9 +131,9 @@ def headlines_frame(items: Iterable[Mapping[str, Any]], lang: str = "en") -> pd.
     _check(lang)
     rows = [
         {
-            ("figure" if lang == "en" else "指标"): h["label"] if lang == "en" else h["label_zh"],
-            ("value" if lang == "en" else "数值"): format_value(h["value"], h["kind"]),
-            ("range (95%)" if lang == "en" else "区间(95%)"): _range(h),
+            ("Figure" if lang == "en" else "指标"): h["label"] if lang == "en" else h["label_zh"],
+            ("Value" if lang == "en" else "数值"): format_value(h["value"], h["kind"]),
+            ("Range (95%)" if lang == "en" else "区间(95%)"): _range(h),
         }
         for h in items
     ]
@@ -219,7 +219,10 @@ def dataset_as_of(ds: Dataset, as_of) -> Dataset:
             if c in d:
                 d.loc[d[c] > t, c] = pd.NaT
         new[name] = d
-    return dataclasses.replace(ds, **new)
+    out = copy.copy(ds)  # keeps tables set as attributes (products, reps)
+    for name, frame in new.items():
+        setattr(out, name, frame)
+    return out
 
 
 def deal_conversion(ds: Dataset, *, as_of=None, alpha: float = 0.05) -> pd.DataFrame:
