@@ -110,7 +110,7 @@ from bs4 import BeautifulSoup  # noqa: E402
 
 from salesanalytics import _paths  # noqa: E402
 from salesanalytics.report.labels import LABELS  # noqa: E402
-from salesanalytics.report.summary import format_value, write_summary  # noqa: E402
+from salesanalytics.report.summary import format_value, headlines_frame, write_summary  # noqa: E402
 from salesanalytics.runner import run  # noqa: E402
 
 OWN_HEADLINES = (
@@ -296,3 +296,105 @@ def test_the_html_check_can_fail(tmp_path):
     assert any("index" in x for x in problems)
     assert any("raw header" in x for x in problems)
     assert any("p-value shown" in x for x in problems)
+
+
+# ------------------------------------------------------------ headlines without a run
+
+
+def tiny(won_only: bool = False) -> sa.Dataset:
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3", "O4"],
+            "owner": ["Mia"] * 4,
+            "created_at": ["2024-01-01", "2024-01-10", "2024-02-20", "2024-03-05"],
+            "stage": ["won", "lost", "prospect", "prospect"],
+            "amount": [100.0, 200.0, 300.0, 400.0],
+            "closed_at": ["2024-03-01", "2024-01-20", None, None],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O1", "O1", "O2", "O2", "O3", "O4"],
+            "stage": ["prospect", "proposal", "won", "prospect", "lost", "prospect", "prospect"],
+            "entered_at": [
+                "2024-01-01",
+                "2024-02-01",
+                "2024-03-01",
+                "2024-01-10",
+                "2024-01-20",
+                "2024-02-20",
+                "2024-03-05",
+            ],
+        }
+    )
+    if won_only:
+        return sa.read_dataset({"opportunities": opps.iloc[:1]})
+    return sa.read_dataset({"opportunities": opps, "stage_history": hist})
+
+
+def test_dataset_as_of_by_hand():
+    ds = tiny()
+    then = sa.dataset_as_of(ds, "2024-02-15")
+    o = then.opportunities.set_index("opportunity_id")
+    assert o.index.tolist() == ["O1", "O2"]  # O3 and O4 were created later
+    assert o.loc["O1", "stage"] == "proposal" and o.loc["O1", "status"] == "open"
+    assert pd.isna(o.loc["O1", "closed_at"])  # closed on 03-01: not known on 02-15
+    assert o.loc["O2", "status"] == "lost"
+    assert len(then.stage_history) == 4
+    assert len(ds.opportunities) == 4  # input untouched
+    c = sa.deal_conversion(ds, as_of="2024-03-31").iloc[0]
+    assert (c["won"], c["lost"], c["open"], c["win_rate"]) == (1, 1, 2, 0.5)
+    early = sa.deal_conversion(ds, as_of="2024-02-15").iloc[0]
+    assert (early["won"], early["lost"], early["open"], early["win_rate"]) == (0, 1, 1, 0.0)
+
+
+def test_won_only_data_is_not_100_percent():
+    ds = tiny(won_only=True)
+    c = sa.deal_conversion(ds)
+    assert not c["measurable"].iloc[0] and pd.isna(c["win_rate"].iloc[0])
+    items, warns = sa.report.overview_headlines(ds, as_of="2024-03-31", conversion=c)
+    rate = {h["key"]: h for h in items}["deal_win_rate"]
+    assert rate["value"] == "conversion cannot be measured from this export"
+    assert any("won-only" in w for w in warns)
+    assert any("coarse history" in w for w in warns)
+    assert "100.0%" not in headlines_frame(items).to_string()
+
+
+def test_as_of_outside_the_data_warns():
+    ds = tiny()
+    c = sa.deal_conversion(ds, as_of="2025-01-01")
+    _, warns = sa.report.overview_headlines(ds, as_of="2025-01-01", conversion=c)
+    assert any("after the last date in the data (2024-03-05)" in w for w in warns)
+    _, warns = sa.report.overview_headlines(ds, as_of="2023-06-30", conversion=c)
+    assert any("before the first opportunity" in w for w in warns)
+
+
+def test_summary_page_warnings_failed_sections_and_chinese(tmp_path):
+    manifest = {
+        "run_date": "2026-07-01",
+        "status": "ok",
+        "notebooks": [
+            {
+                "name": "00-data-overview",
+                "status": "ok",
+                "parameters": {"as_of": "2024-03-31", "lang": "zh"},
+            },
+            {"name": "02-funnel-bottlenecks", "status": "failed", "parameters": {}},
+        ],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    nb = tmp_path / "00-data-overview"
+    items = [sa.report.headline("won", 1234, label="Won deals", label_zh="成交数")]
+    sa.save_headlines(items, nb, warnings=["as_of 2025-01-01 is after the last date"])
+    (nb / "00-data-overview.html").write_text("<html></html>", encoding="utf-8")
+    s = write_summary(tmp_path)
+    assert s["as_of"] == "2024-03-31" and s["lang"] == "zh"
+    assert s["warnings"] == [
+        "00-data-overview: as_of 2025-01-01 is after the last date",
+        "02-funnel-bottlenecks: failed: section skipped",
+    ]
+    page = BeautifulSoup((tmp_path / "index.html").read_text(encoding="utf-8"), "lxml")
+    box = page.find("div", class_="warn")
+    assert "after the last date" in box.get_text() and "section skipped" in box.get_text()
+    assert "成交数" in page.get_text() and "1,234" in page.get_text()
+    assert page.find("a", href="00-data-overview/00-data-overview.html") is not None

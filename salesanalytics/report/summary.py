@@ -256,7 +256,12 @@ def deal_conversion(ds: Dataset, *, as_of=None, alpha: float = 0.05) -> pd.DataF
             "win_rate_low": [lo[0] if measurable else np.nan],
             "win_rate_high": [hi[0] if measurable else np.nan],
             "measurable": [measurable],
-            "note": ["" if measurable else WON_ONLY_TEXT + ": it holds won deals only"],
+            "note": [
+                ""
+                if measurable
+                else WON_ONLY_TEXT
+                + (": it holds won deals only" if won else ": no deal has closed yet")
+            ],
         }
     )
     out.attrs = {"as_of": str(as_of_ts(as_of).date()) if as_of else None, "alpha": alpha}
@@ -343,7 +348,11 @@ def overview_headlines(
                 kind="text",
             )
         )
-        warns.append(f"won-only data: {WON_ONLY_TEXT} (no lost or open deals)")
+        warns.append(
+            f"won-only data: {WON_ONLY_TEXT} (no lost deals)"
+            if c["won"]
+            else f"{WON_ONLY_TEXT}: no deal has closed yet"
+        )
     return items, warns
 
 
