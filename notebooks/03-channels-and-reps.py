@@ -105,6 +105,26 @@ print(f"{len(overdue)} accounts with an open deal and no follow-up within their 
 sa.show(overdue, lang=lang, max_rows=10, name="overdue_followups")
 
 # %% [markdown]
+# ## Lead rules per rep (guide [001])
+# Response SLA by grade, measured from the assignment time when the leads carry one (else
+# from creation: the table says which), and follow-up plan completion and overdue accounts
+# per rep at the tier cadence above (overdue: accounts with a deal open on as_of).
+
+# %%
+sla_by_rep, _ = sa.sla_breaches(ds.leads, sla_hours=sla_hours, as_of=as_of)
+sa.save_table(sla_by_rep, output_dir, "sla_by_rep")
+print("SLA clock started at:", sla_by_rep.attrs["measured_from"])
+sa.show(sla_by_rep, lang=lang, name="sla_by_rep")
+
+# %%
+open_accounts = sa.pipeline_as_of(ds, as_of)["account_id"]
+plan_by_rep, _ = sa.cadence_check(
+    ds.activities, leads=ds.leads, cadence_days=cadence_days, as_of=as_of, active=open_accounts
+)
+sa.save_table(plan_by_rep, output_dir, "followup_plan_by_rep")
+sa.show(plan_by_rep, lang=lang, name="followup_plan_by_rep")
+
+# %% [markdown]
 # ## Headlines
 
 # %%

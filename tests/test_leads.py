@@ -265,3 +265,22 @@ def test_status_lifecycle():
         "won",
         "lost",
     ]
+
+
+def test_cadence_grades_from_the_best_lead_grade():
+    leads = pd.DataFrame({"account_id": ["K1", "K1", "K2"], "grade": ["B", "S", "B"]})
+    per, overdue = cadence_check(
+        activities(), leads=leads, cadence_days={"S": 1, "B": 7}, as_of="2024-01-06"
+    )
+    assert overdue["account_id"].tolist() == ["K1"]  # K1 is S (its best lead), daily
+    with pytest.raises(ValueError, match="needs grades"):
+        cadence_check(activities(), cadence_days={"S": 1}, as_of="2024-01-06")
+
+
+def test_only_active_accounts_can_be_overdue():
+    grades = pd.DataFrame({"account_id": ["K1", "K2"], "grade": ["S", "S"]})
+    per, overdue = cadence_check(
+        activities(), grades=grades, cadence_days={"S": 1}, as_of="2024-01-06", active=["K2"]
+    )
+    assert overdue["account_id"].tolist() == ["K2"]
+    assert per.set_index("owner")["overdue"].to_dict() == {"Ken": 1, "Mia": 0}

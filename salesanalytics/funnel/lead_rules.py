@@ -317,12 +317,14 @@ def first_contact_check(
 def cadence_check(
     activities: pd.DataFrame,
     *,
-    grades: pd.DataFrame,
+    grades: pd.DataFrame | None = None,
+    leads: pd.DataFrame | None = None,
     cadence_days: Mapping[str, float],
     as_of=None,
     grace_days: float = 1.0,
     key: str = "account_id",
     grade_column: str = "grade",
+    active: Sequence | pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Follow-up cadence per rep, by intent grade (S daily, A every 2 days, B/C weekly) or
     by customer tier (A weekly, B fortnightly, C monthly): pass the matching ``cadence_days``.
@@ -331,6 +333,11 @@ def cadence_check(
     ----------
     grades
         ``key`` and ``grade_column``: each account's (or lead's) grade or tier.
+    leads
+        When ``grades`` is None: each account's best lead grade (S before A before B ...).
+    active
+        Keys still worked (e.g. accounts with an open deal): only they can be overdue.
+        Default: every graded key with an activity.
     grace_days
         A planned follow-up (``next_planned_at``) is done when the next activity on the
         same account comes no later than this many days after the plan.
@@ -355,6 +362,14 @@ def cadence_check(
     """
     t = as_of_ts(as_of, (activities, "occurred_at"))
     cad = {str(k): float(v) for k, v in cadence_days.items()}
+    if grades is None:
+        if leads is None or key not in leads or "grade" not in leads:
+            raise ValueError(f"cadence_check needs grades= or leads with {key} and grade")
+        rank = {g: i for i, g in enumerate(["S", "A", "B", "C", "D"])}
+        ld = leads.dropna(subset=[key, "grade"])
+        ld = ld.assign(_r=ld["grade"].astype(str).map(rank).fillna(99))
+        best = ld.sort_values([key, "_r"], kind="mergesort").drop_duplicates(key)
+        grades = best[[key, "grade"]].rename(columns={"grade": grade_column})
     g = grades[[key, grade_column]].dropna().drop_duplicates(key)
     a = activities[(activities["occurred_at"] <= t) & activities[key].notna()]
     a = a.merge(g, on=key, how="inner")
@@ -373,6 +388,8 @@ def cadence_check(
     )
     last["days_since"] = (t - last["last_followup"]).dt.total_seconds() / 86400
     last["cadence_days"] = last["grade"].astype(str).map(cad)
+    if active is not None:
+        last = last[last.index.isin(pd.Series(active).dropna().unique())]
     overdue = last[last["days_since"] > last["cadence_days"]].reset_index()
     overdue = overdue.sort_values(
         ["days_since", key], ascending=[False, True], kind="mergesort"
