@@ -7,6 +7,7 @@ neutralises spreadsheet formula injection: a text cell starting with ``=``, ``+`
 
 from __future__ import annotations
 
+import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -113,7 +114,7 @@ def write_excel(
     return path
 
 
-_FIXED_TIME = __import__("datetime").datetime(2000, 1, 1)
+_FIXED_TIME = datetime.datetime(2000, 1, 1)
 _P_VALUES = ("p_value", "p_adjusted")
 
 
