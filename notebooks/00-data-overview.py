@@ -28,7 +28,6 @@ output_dir: str = ""  # where tables and figures go; empty means not saved (runn
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 import salesanalytics as sa
 
@@ -38,12 +37,16 @@ pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.width", 120)
 ds = sa.read_dataset(data_dir or None, stages=stages, columns=columns)
 as_of_ts = pd.Timestamp(as_of)
+known = sa.dataset_as_of(ds, as_of)  # what was known at as_of: later rows and outcomes removed
+sa.use_fonts(lang)
 print(ds)
 warnings_found = sa.run_warnings(ds, as_of)  # also listed in the runner's manifest
 sa.save_table(warnings_found, output_dir, "run_warnings")
 for w in warnings_found["warning"]:
     print("WARNING:", w)
 has_deals = sa.has_tables(ds, "opportunities", section="Stage mix and monthly volumes")
+if has_deals:
+    print(f"known at {as_of}: {len(known.opportunities):,} opportunities")
 
 # %% [markdown]
 # ## Row accounting
@@ -53,29 +56,29 @@ has_deals = sa.has_tables(ds, "opportunities", section="Stage mix and monthly vo
 # %%
 summary = ds.summary()
 sa.save_table(summary, output_dir, "row_accounting")
-summary
+sa.show(summary, lang=lang, name="row_accounting")
 
 # %%
 problems = sa.quality_summary(ds)
 sa.save_table(problems, output_dir, "quality_summary")
-problems if len(problems) else "No data problems found."
+sa.show(problems, lang=lang, name="quality_summary", empty="No data problems found.")
 
 # %% [markdown]
-# ## Date ranges
+# ## Date ranges (known at as_of)
 
 # %%
-ranges = sa.date_ranges(ds)
+ranges = sa.date_ranges(known)
 sa.save_table(ranges, output_dir, "date_ranges")
-ranges
+sa.show(ranges, lang=lang, name="date_ranges")
 
 # %% [markdown]
-# ## Current stage mix
+# ## Stage mix at as_of
 
 # %%
 if has_deals:
-    dist = sa.stage_distribution(ds, lang=lang)
+    dist = sa.stage_distribution(known, lang=lang)
     sa.save_table(dist, output_dir, "stage_distribution")
-    display(dist)
+    sa.show(dist, lang=lang, name="stage_distribution")
 
 # %%
 if has_deals:
@@ -89,9 +92,9 @@ if has_deals:
 
 # %%
 if has_deals:
-    monthly = sa.monthly_counts(ds.opportunities, "created_at", by="channel", as_of=as_of_ts)
+    monthly = sa.monthly_counts(known.opportunities, "created_at", by="channel", as_of=as_of_ts)
     sa.save_table(monthly, output_dir, "opportunities_per_month")
-    display(monthly.tail(6))
+    sa.show(monthly.tail(6), lang=lang, name="opportunities_per_month")
 
 # %%
 if has_deals:
@@ -99,3 +102,17 @@ if has_deals:
     sa.plot_monthly(monthly, ax=ax, title="New opportunities per month by channel")
     sa.save_figure(fig, output_dir, "opportunities_per_month")
     plt.show()
+
+# %% [markdown]
+# ## Deal conversion and headlines
+# Won / (won + lost) of the deals known at as_of. An export holding won deals only cannot
+# measure conversion: it says so instead of showing 100%.
+
+# %%
+if has_deals:
+    conversion = sa.deal_conversion(ds, as_of=as_of)
+    sa.save_table(conversion, output_dir, "deal_conversion")
+    items, warns = sa.report.overview_headlines(ds, as_of=as_of, conversion=conversion)
+    for w in warns:
+        print("WARNING:", w)
+    sa.show(sa.save_headlines(items, output_dir, warnings=warns, lang=lang), lang=lang)

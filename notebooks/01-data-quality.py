@@ -20,6 +20,7 @@
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
+lang: str = "en"  # table labels: en or zh
 dayfirst: bool = False  # read ambiguous slash dates as D/M/Y (columns that decide are not affected)
 relax: dict = {}  # required columns to treat as optional, e.g. {leads: [created_at]}
 columns: dict = {}  # header mapping per table, {opportunities: {客户编号: opportunity_id}}
@@ -46,7 +47,7 @@ print(ds)
 # %%
 summary = ds.summary()
 sa.save_table(summary, output_dir, "row_accounting")
-summary
+sa.show(summary, lang=lang, name="row_accounting")
 
 # %% [markdown]
 # ## Problems and what they affect
@@ -54,7 +55,7 @@ summary
 # %%
 problems = sa.quality_summary(ds)
 sa.save_table(problems, output_dir, "problems")
-problems
+sa.show(problems, lang=lang, name="problems", empty="No data problems found.")
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -70,22 +71,29 @@ plt.show()
 # %%
 impact = sa.quality_impact(ds)
 sa.save_table(impact, output_dir, "metric_impact")
-impact
+sa.show(impact, lang=lang, name="metric_impact")
 
 # %% [markdown]
 # ## What was fixed
 
 # %%
-sa.format_notes(ds)
+sa.show(sa.format_notes(ds), lang=lang)
 
 # %% [markdown]
 # ## What was rejected (first rows per table)
 
 # %%
-sa.rejected_examples(ds, n=5)
+sa.show(sa.rejected_examples(ds, n=5), lang=lang)
 
 # %%
 sa.save_table(ds.quality, output_dir, "all_problems")
 for table, rejected in ds.rejected.items():
     if len(rejected):
         sa.save_table(rejected, output_dir, f"rejected_{table}")
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+items = sa.report.quality_headlines(ds, accounting=summary, problems=problems)
+sa.show(sa.save_headlines(items, output_dir, lang=lang), lang=lang)

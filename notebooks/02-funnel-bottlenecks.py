@@ -20,6 +20,7 @@
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
+lang: str = "en"  # table labels: en or zh
 as_of: str = "2026-06-30"  # snapshot date, ISO; later history is ignored
 period: str = "Q"  # period of the stage summary: M (month) or Q (quarter)
 segment: str = "channel"  # segment for the funnel and bottlenecks: channel, owner, region, product
@@ -33,7 +34,6 @@ output_dir: str = ""  # where tables and figures go; empty means not saved (runn
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 import salesanalytics as sa
 
@@ -66,7 +66,7 @@ print("conversion: advanced / (advanced + lost); deals still open are censored, 
 if has_deals:
     funnel = sa.funnel_summary(ds, transitions=transitions, start=cohort_start)
     sa.save_table(funnel, output_dir, "funnel_cohort")
-    display(funnel)
+    sa.show(funnel, lang=lang, name="funnel_cohort")
 
 # %%
 if has_deals:
@@ -96,7 +96,19 @@ if has_deals:
 if has_deals:
     periods = sa.funnel_summary(ds, transitions=transitions, mode="period", period=period)
     sa.save_table(periods, output_dir, "stage_summary_by_period")
-    display(periods[periods["period"] == periods["period"].max()])
+    sa.show(periods[periods["period"] == periods["period"].max()], lang=lang)
+
+# %% [markdown]
+# ## The month as guide [004] keeps it
+# The guide's own convention, beside ours: closing = opening + new - lost (deals that moved
+# on stay counted), conversion = advanced / closing, expected = closing x the stage's mean
+# amount. Stages under 40% conversion are flagged; the previous month is beside it.
+
+# %%
+if has_deals:
+    guide = sa.guide_stage_summary(ds, transitions=transitions, period=as_of[:7])
+    sa.save_table(guide, output_dir, "stage_summary_guide")
+    sa.show(guide, lang=lang, name="stage_summary_guide")
 
 # %% [markdown]
 # ## Dwell per stage (open deals censored)
@@ -105,7 +117,7 @@ if has_deals:
 if has_deals:
     dwell = sa.stage_dwell(ds, transitions=transitions, timeout_factor=stale_factor)
     sa.save_table(dwell, output_dir, "stage_dwell")
-    display(dwell)
+    sa.show(dwell, lang=lang, name="stage_dwell")
 
 # %% [markdown]
 # ## Overdue deals
@@ -115,7 +127,7 @@ if has_deals:
     stale = sa.stale_deals(ds, transitions=transitions, factor=stale_factor)
     sa.save_table(stale, output_dir, "overdue_deals")
     print(f"{len(stale)} open deals in stage longer than {stale_factor} x the stage mean")
-    display(stale.head(15))
+    sa.show(stale, lang=lang, max_rows=15, name="overdue_deals")
 
 # %% [markdown]
 # ## Bottlenecks
@@ -128,7 +140,7 @@ if has_deals:
         ds, transitions=transitions, by=segment, alpha=alpha, min_count=min_count
     )
     sa.save_table(bottlenecks, output_dir, f"bottlenecks_by_{segment}")
-    display(bottlenecks[bottlenecks["flagged"]])
+    sa.show(bottlenecks[bottlenecks["flagged"]], lang=lang)
 
 # %%
 if has_deals:
@@ -136,3 +148,11 @@ if has_deals:
     sa.plot_bottlenecks(bottlenecks, ax=ax)
     sa.save_figure(fig, output_dir, "bottlenecks")
     plt.show()
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+if has_deals:
+    items = sa.report.funnel_headlines(funnel, stale, bottlenecks, segment=segment)
+    sa.show(sa.save_headlines(items, output_dir, lang=lang), lang=lang)

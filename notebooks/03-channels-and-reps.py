@@ -19,6 +19,7 @@
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
+lang: str = "en"  # table labels: en or zh
 as_of: str = "2026-06-30"  # snapshot date, ISO; later history is ignored
 channel_column: str = "channel"  # lead column that names the source
 sla_hours: dict = {"A": 2.0, "B": 4.0, "C": 24.0}  # first-response SLA in hours per grade
@@ -32,7 +33,6 @@ output_dir: str = ""  # where tables and figures go; empty means not saved (runn
 # %%
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 import salesanalytics as sa
 
@@ -51,12 +51,22 @@ transitions = sa.stage_transitions(ds, as_of=as_of) if has_deals else None
 
 # %% [markdown]
 # ## Channels: lead -> opportunity -> won
+# Every lead counts in the denominator, with 95% Wilson intervals.
+
+# %%
+if has_leads:
+    lead_total = sa.lead_funnel(ds, as_of=as_of)
+    sa.save_table(lead_total, output_dir, "lead_funnel")
+    leads_by_channel = sa.lead_funnel(ds, by=channel_column, as_of=as_of)
+    sa.save_table(leads_by_channel, output_dir, "lead_funnel_by_channel")
+    all_leads = lead_total.assign(**{channel_column: "(all)"})
+    sa.show(pd.concat([leads_by_channel, all_leads], ignore_index=True), lang=lang)
 
 # %%
 if has_leads:
     channels = sa.conversion_by(ds, by=channel_column, as_of=as_of)
     sa.save_table(channels, output_dir, "conversion_by_channel")
-    display(channels)
+    sa.show(channels, lang=lang, name="conversion_by_channel")
 
 # %% [markdown]
 # ## First response against the SLA
@@ -65,7 +75,7 @@ if has_leads:
 if has_leads:
     sla = sa.response_sla(ds, sla_hours=sla_hours, as_of=as_of)
     sa.save_table(sla, output_dir, "response_sla")
-    display(sla)
+    sa.show(sla, lang=lang, name="response_sla")
 
 # %% [markdown]
 # ## Reps: dwell and coaching
@@ -76,11 +86,11 @@ if has_leads:
 if has_deals:
     reps = sa.rep_dwell(ds, transitions=transitions, coaching_factor=coaching_factor, alpha=alpha)
     sa.save_table(reps, output_dir, "rep_dwell")
-    display(reps[reps["stage"] == "(all stages)"])
+    sa.show(reps[reps["stage"] == "(all stages)"], lang=lang)
 
 # %%
 if has_deals:
-    display(reps[reps["coaching"]])
+    sa.show(reps[reps["coaching"]], lang=lang, empty="No rep flagged for coaching.")
 
 # %%
 if has_deals:
@@ -93,7 +103,7 @@ if has_deals:
 if has_deals:
     rep_bottlenecks = sa.find_bottlenecks(ds, transitions=transitions, by="owner", alpha=alpha)
     sa.save_table(rep_bottlenecks, output_dir, "bottlenecks_by_owner")
-    display(rep_bottlenecks[rep_bottlenecks["flagged"]])
+    sa.show(rep_bottlenecks[rep_bottlenecks["flagged"]], lang=lang)
 
 # %% [markdown]
 # ## Follow-up cadence by tier
@@ -104,9 +114,39 @@ if has_followup:
     cadence, overdue = sa.followup_compliance(ds, cadence_days=cadence_days, as_of=as_of)
     sa.save_table(cadence, output_dir, "followup_compliance")
     sa.save_table(overdue, output_dir, "overdue_followups")
-    display(cadence)
+    sa.show(cadence, lang=lang, name="followup_compliance")
 
 # %%
 if has_followup:
     print(f"{len(overdue)} accounts with an open deal and no follow-up within their cadence")
-    display(overdue.head(10))
+    sa.show(overdue, lang=lang, max_rows=10, name="overdue_followups")
+
+# %% [markdown]
+# ## Lead rules per rep (guide [001])
+# Response SLA by grade, measured from the assignment time when the leads carry one (else
+# from creation: the table says which), and follow-up plan completion and overdue accounts
+# per rep at the tier cadence above (overdue: accounts with a deal open on as_of).
+
+# %%
+if has_leads:
+    sla_by_rep, _ = sa.sla_breaches(ds.leads, sla_hours=sla_hours, as_of=as_of)
+    sa.save_table(sla_by_rep, output_dir, "sla_by_rep")
+    print("SLA clock started at:", sla_by_rep.attrs["measured_from"])
+    sa.show(sla_by_rep, lang=lang, name="sla_by_rep")
+
+# %%
+if has_followup:
+    open_accounts = sa.pipeline_as_of(ds, as_of)["account_id"]
+    plan_by_rep, _ = sa.cadence_check(
+        ds.activities, leads=ds.leads, cadence_days=cadence_days, as_of=as_of, active=open_accounts
+    )
+    sa.save_table(plan_by_rep, output_dir, "followup_plan_by_rep")
+    sa.show(plan_by_rep, lang=lang, name="followup_plan_by_rep")
+
+# %% [markdown]
+# ## Headlines
+
+# %%
+if has_leads:
+    items = sa.report.lead_headlines(lead_total, reps if has_deals else None, sla)
+    sa.show(sa.save_headlines(items, output_dir, lang=lang), lang=lang)

@@ -11,6 +11,7 @@ scikit-learn or matplotlib until something needs them.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 import types
 
@@ -21,6 +22,24 @@ import types
 # through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
 # not the submodule, exactly as the former eager `from .clean import clean` did.
 _LAZY: dict[str, str] = {
+    "GUIDE_CONVENTION": "funnel",
+    "assignment_audit": "funnel",
+    "cadence_check": "funnel",
+    "first_contact_check": "funnel",
+    "guide_stage_summary": "funnel",
+    "lead_funnel": "funnel",
+    "lead_status_summary": "funnel",
+    "load_lead_rules": "funnel",
+    "sla_breaches": "funnel",
+    "label": "report",
+    "label_columns": "report",
+    "show": "report",
+    "stage_labels": "report",
+    "use_fonts": "report",
+    "dataset_as_of": "report.summary",
+    "deal_conversion": "report.summary",
+    "save_headlines": "report.summary",
+    "write_summary": "report.summary",
     "has_tables": "overview",
     "run_warnings": "overview",
     "ParamsError": "params",
@@ -94,25 +113,7 @@ _LAZY: dict[str, str] = {
 
 # Subpackages / modules reachable as attributes (``sa.sample.generate_pipeline``), as before.
 _SUBMODULES = frozenset(
-    {
-        "calibration",
-        "clean",
-        "dataset",
-        "export",
-        "forecast",
-        "funnel",
-        "io",
-        "overview",
-        "performance",
-        "plots",
-        "quality",
-        "runner",
-        "sample",
-        "schema",
-        "scoring",
-        "snapshot",
-        "stages",
-    }
+    m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")
 )
 
 
@@ -232,4 +233,22 @@ __all__ = [
     "ParamsError",
     "parse_iso_date",
     "refuse_runner_format",
+    "GUIDE_CONVENTION",
+    "assignment_audit",
+    "cadence_check",
+    "first_contact_check",
+    "guide_stage_summary",
+    "lead_funnel",
+    "lead_status_summary",
+    "load_lead_rules",
+    "sla_breaches",
+    "label",
+    "label_columns",
+    "show",
+    "stage_labels",
+    "use_fonts",
+    "dataset_as_of",
+    "deal_conversion",
+    "save_headlines",
+    "write_summary",
 ]

@@ -74,6 +74,8 @@ class RunError(RuntimeError):
 
 
 _RUN_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def mask_text(text: str) -> str:
     """Mask phone numbers and e-mail addresses in free text (messages, manifest, HTML).
 
@@ -577,6 +579,13 @@ def run(
         }
         text = json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n"
         (staging / "manifest.json").write_text(mask_text(text), encoding="utf-8")
+        if status == "ok":  # the summary page: index.html, summary.json, summary.xlsx
+            from .report.summary import write_summary
+
+            try:
+                write_summary(staging, log=log)
+            except Exception as exc:  # the notebooks ran: say so, keep the report
+                log(mask_text(f"warning: summary page not written: {type(exc).__name__}: {exc}"))
         final = _inside(
             output, _unique(output / (day if status == "ok" else f"{day}-failed")), "run"
         )

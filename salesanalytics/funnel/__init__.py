@@ -3,7 +3,7 @@
 from .bottlenecks import find_bottlenecks
 from .dwell import rep_dwell, stage_dwell, stale_deals
 from .leads import conversion_by, followup_compliance, response_sla
-from .summary import funnel_summary
+from .summary import GUIDE_CONVENTION, funnel_summary, guide_stage_summary
 from .transitions import COUNTING_RULES, coarse_history, stage_transitions
 
 __all__ = [
@@ -13,9 +13,31 @@ __all__ = [
     "find_bottlenecks",
     "followup_compliance",
     "funnel_summary",
+    "guide_stage_summary",
+    "GUIDE_CONVENTION",
     "rep_dwell",
     "response_sla",
     "stage_dwell",
     "stage_transitions",
     "stale_deals",
+]
+
+from .lead_rules import (
+    assignment_audit,
+    cadence_check,
+    first_contact_check,
+    lead_status_summary,
+    load_lead_rules,
+    sla_breaches,
+)
+from .leads import lead_funnel
+
+__all__ += [
+    "assignment_audit",
+    "cadence_check",
+    "first_contact_check",
+    "lead_funnel",
+    "lead_status_summary",
+    "load_lead_rules",
+    "sla_breaches",
 ]

@@ -12,6 +12,7 @@ from ._common import as_list, as_of_ts, wilson
 
 __all__ = [
     "conversion_by",
+    "lead_funnel",
     "response_sla",
     "followup_compliance",
     "DEFAULT_SLA_HOURS",
@@ -257,3 +258,151 @@ def followup_compliance(
         "grace_days": grace_days,
     }
     return summary, overdue.reset_index(drop=True)
+
+
+UNKNOWN = "(unknown)"
+
+
+def lead_funnel(
+    ds: Dataset | None = None,
+    *,
+    by: str | list[str] | None = None,
+    as_of=None,
+    leads: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    won_only: bool | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Leads -> opportunities -> won, where every lead counts in the denominator.
+
+    Works without stage history: leads and opportunities are joined by ``lead_id`` when the
+    opportunities carry it (the Olist shape: marketing-qualified leads and closed deals),
+    else by the leads' ``opportunity_id``. A blank segment value is kept as ``"(unknown)"``.
+
+    Parameters
+    ----------
+    by
+        Lead column(s), e.g. ``"channel"`` or ``"grade"``; None gives one row for all leads.
+    as_of
+        Only leads created, opportunities created and deals won by then count.
+    won_only
+        The opportunities table holds won deals only (Olist's closed deals). Default: true
+        when it has neither ``status`` nor ``stage``. Then ``opportunities`` equals ``won``.
+
+    Returns
+    -------
+    DataFrame
+        the ``by`` columns, leads, opportunities, won, lead_to_opportunity, lead_to_won and
+        opportunity_to_won, each with ``_low``/``_high`` Wilson bounds,
+        median_days_to_opportunity, median_days_to_won.
+
+    Examples
+    --------
+    >>> leads = pd.DataFrame({"lead_id": ["L1", "L2", "L3", "L4"],
+    ...     "created_at": pd.to_datetime(["2024-01-01"] * 4), "channel": ["web", "web", None, "fair"]})
+    >>> won = pd.DataFrame({"lead_id": ["L1"], "closed_at": pd.to_datetime(["2024-01-11"])})
+    >>> lead_funnel(leads=leads, opportunities=won, by="channel")[["channel", "leads", "won"]]
+         channel  leads  won
+    0  (unknown)      1    0
+    1       fair      1    0
+    2        web      2    1
+    """
+    leads = ds.leads if leads is None and ds is not None else leads
+    opps = ds.opportunities if opportunities is None and ds is not None else opportunities
+    if leads is None:
+        raise ValueError("lead_funnel needs a leads table")
+    by = as_list(by)
+    missing = [b for b in by if b not in leads.columns]
+    if missing:
+        raise ValueError(f"unknown lead column(s) {missing}; available: {list(leads.columns)}")
+    t = as_of_ts(as_of, (leads, "created_at"), (opps, "created_at"), (opps, "closed_at"))
+    ld = leads[leads["created_at"].notna() & (leads["created_at"] <= t)].copy()
+    for b in by:
+        col = ld[b].astype("string").str.strip()
+        ld[b] = col.mask(col.isna() | (col == ""), UNKNOWN).astype(object)
+    if won_only is None:
+        won_only = opps is not None and not ({"status", "stage"} & set(opps.columns))
+    opp_at = pd.Series(pd.NaT, index=ld.index, dtype="datetime64[ns]")
+    won_at = pd.Series(pd.NaT, index=ld.index, dtype="datetime64[ns]")
+    if opps is not None and len(opps):
+        o = opps
+        if "lead_id" in o.columns:
+            o = o.dropna(subset=["lead_id"]).drop_duplicates("lead_id").set_index("lead_id")
+            key = ld["lead_id"]
+        else:
+            o = o.drop_duplicates("opportunity_id").set_index("opportunity_id")
+            key = ld["opportunity_id"] if "opportunity_id" in ld else pd.Series(pd.NA, ld.index)
+        present = key.isin(o.index)
+        created = o["created_at"] if "created_at" in o else pd.Series(pd.NaT, index=o.index)
+        closed = o["closed_at"] if "closed_at" in o else pd.Series(pd.NaT, index=o.index)
+        if won_only:
+            is_won = pd.Series(True, index=o.index)
+        else:
+            status = o["status"] if "status" in o else pd.Series(pd.NA, index=o.index)
+            is_won = status.eq("won").fillna(False).astype(bool)
+        w = key.map(closed.where(is_won)).where(present)
+        won_at = pd.to_datetime(w).where(lambda s: s <= t)
+        conv = ld["converted_at"] if "converted_at" in ld else pd.Series(pd.NaT, index=ld.index)
+        c = key.map(created).where(present)
+        c = pd.to_datetime(c).fillna(conv).fillna(won_at)
+        opp_at = c.where(present & (c <= t))
+        opp_at = opp_at.where(opp_at.notna() | won_at.isna(), won_at)
+    ld["_opp"] = opp_at.notna()
+    ld["_won"] = won_at.notna()
+    ld["_d_opp"] = (opp_at - ld["created_at"]).dt.total_seconds() / 86400
+    ld["_d_won"] = (won_at - ld["created_at"]).dt.total_seconds() / 86400
+    ld["_all"] = "all"
+    keys = by or ["_all"]
+    g = ld.groupby(keys, dropna=False, sort=True)
+    out = pd.DataFrame(
+        {
+            "leads": g.size(),
+            "opportunities": g["_opp"].sum(),
+            "won": g["_won"].sum(),
+            "median_days_to_opportunity": g["_d_opp"].median(),
+            "median_days_to_won": g["_d_won"].median(),
+        }
+    ).reset_index()
+    if not by:
+        out = out.drop(columns="_all")
+    for c in ("leads", "opportunities", "won"):
+        out[c] = out[c].astype("int64")
+    for name, k, n in (
+        ("lead_to_opportunity", "opportunities", "leads"),
+        ("lead_to_won", "won", "leads"),
+        ("opportunity_to_won", "won", "opportunities"),
+    ):
+        den = out[n].astype(float)
+        out[name] = out[k] / den.where(den > 0)
+        out[f"{name}_low"], out[f"{name}_high"] = wilson(out[k], den, alpha)
+    cols = [
+        *by,
+        "leads",
+        "opportunities",
+        "won",
+        "lead_to_opportunity",
+        "lead_to_opportunity_low",
+        "lead_to_opportunity_high",
+        "lead_to_won",
+        "lead_to_won_low",
+        "lead_to_won_high",
+        "opportunity_to_won",
+        "opportunity_to_won_low",
+        "opportunity_to_won_high",
+        "median_days_to_opportunity",
+        "median_days_to_won",
+    ]
+    out = out[cols]
+    out.attrs = {
+        "as_of": str(t.date()),
+        "by": by,
+        "alpha": alpha,
+        "won_only": bool(won_only),
+        "rule": "every lead created by as_of counts; opportunity = joined to an opportunity "
+        "created by as_of; won = won by as_of; blank segments are '(unknown)'",
+        "note": "the opportunities table holds won deals only: opportunities = won, so "
+        "opportunity_to_won cannot be measured"
+        if won_only
+        else "",
+    }
+    return out

@@ -9,7 +9,7 @@ from ..dataset import Dataset
 from ._common import as_list, inputs, order_stages, wilson
 from .transitions import COUNTING_RULES, stage_transitions
 
-__all__ = ["funnel_summary"]
+__all__ = ["funnel_summary", "guide_stage_summary", "GUIDE_CONVENTION"]
 
 ADVANCED = ("advanced", "skipped", "won")
 
@@ -218,4 +218,154 @@ def _period(t, cfg, by, period, alpha) -> pd.DataFrame:
     ]
     out = out[cols]
     out = order_stages(out, cfg, *by, "period")
+    return out
+
+
+GUIDE_CONVENTION = {
+    "name": "guide-004",
+    "closing": "closing = opening + new - lost (advanced deals stay counted in the stage)",
+    "conversion": "conversion = advanced / closing",
+    "expected_amount": "expected_amount = closing x the stage's average expected deal amount",
+    "opening": "deals in the stage at the start of the period (entered before, not yet out)",
+    "new": "deals entering the stage during the period",
+    "lost": "deals lost from the stage during the period",
+    "advanced": "deals moving on from the stage (to a later stage or won) during the period",
+    "regressed": "deals moving back to an earlier stage are not lost: they stay in closing",
+    "dwell": "mean_dwell_days: mean days in the stage of the visits that ended in the period",
+}
+
+
+def guide_stage_summary(
+    ds: Dataset | None = None,
+    *,
+    period: str | None = None,
+    as_of=None,
+    average_amount=None,
+    min_conversion: float = 0.40,
+    reference_dwell=None,
+    transitions: pd.DataFrame | None = None,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
+) -> pd.DataFrame:
+    """The monthly stage summary as guide [004] keeps it (銷售漏斗階段數據匯總表).
+
+    A named convention beside :func:`funnel_summary`'s period mode: the guide counts a deal
+    that advanced during the month in the stage's closing figure, so
+    ``closing = opening + new - lost``, ``conversion = advanced / closing`` and
+    ``expected_amount = closing x average expected amount``.
+
+    Parameters
+    ----------
+    period
+        The month, ``"YYYY-MM"``; default the month of ``as_of``.
+    as_of
+        Snapshot; nothing after it is used. Default: latest date in the history.
+    average_amount
+        The stage's average expected deal amount (平均客單價): a number, a mapping
+        ``{stage: amount}``, or None for the mean ``amount`` of the deals counted in the
+        stage's closing figure.
+    min_conversion
+        Stages converting below this are flagged (guide: 40%).
+    reference_dwell
+        ``{stage: days}`` (the industry average); stages whose mean dwell is above it are
+        flagged ``slow``.
+
+    Returns
+    -------
+    DataFrame
+        period, stage, opening, new, lost, closing, advanced, conversion, mean_dwell_days,
+        average_amount, expected_amount, previous_conversion (the month before),
+        conversion_change, low_conversion, slow; a last row for the won stage with ``new``
+        (deals won in the month). ``attrs["convention"]`` states every definition.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> g = sa.guide_stage_summary(sa.read_dataset(), period="2026-03")
+    >>> g.columns[:6].tolist()
+    ['period', 'stage', 'opening', 'new', 'lost', 'closing']
+    """
+    hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
+    t = (
+        transitions
+        if transitions is not None
+        else stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
+    )
+    t_as_of = pd.Timestamp(t.attrs.get("as_of", t["entered_at"].max()))
+    p = pd.Period(period, "M") if period is not None else t_as_of.to_period("M")
+    if p.start_time > t_as_of:
+        raise ValueError(f"period {p} starts after as_of {t_as_of.date()}")
+    cur = _guide_month(t, cfg, p, average_amount, min_conversion, reference_dwell)
+    prev = _guide_month(t, cfg, p - 1, average_amount, min_conversion, reference_dwell)
+    cur["previous_conversion"] = cur["stage"].map(prev.set_index("stage")["conversion"])
+    cur["conversion_change"] = cur["conversion"] - cur["previous_conversion"]
+    cols = [
+        "period",
+        "stage",
+        "opening",
+        "new",
+        "lost",
+        "closing",
+        "advanced",
+        "conversion",
+        "previous_conversion",
+        "conversion_change",
+        "mean_dwell_days",
+        "average_amount",
+        "expected_amount",
+        "low_conversion",
+        "slow",
+    ]
+    out = cur[cols].reset_index(drop=True)
+    out.attrs = {
+        "as_of": str(t_as_of.date()),
+        "period": str(p),
+        "convention": GUIDE_CONVENTION,
+        "min_conversion": min_conversion,
+        "reference_dwell": dict(reference_dwell or {}),
+        "coarse_history": bool(t.attrs.get("coarse_history", False)),
+    }
+    return out
+
+
+def _guide_month(t, cfg, p, average_amount, min_conversion, reference_dwell) -> pd.DataFrame:
+    start, end = p.start_time, p.end_time
+    exited_in = t["exited_at"].between(start, end)
+    masks = {
+        "opening": (t["entered_at"] < start) & (t["exited_at"].isna() | (t["exited_at"] >= start)),
+        "new": t["entered_at"].between(start, end),
+        "lost": exited_in & (t["outcome"] == "lost"),
+        "advanced": exited_in & t["outcome"].isin(ADVANCED),
+    }
+    amount = t["amount"] if "amount" in t else pd.Series(np.nan, index=t.index)
+    rows = []
+    for key in cfg.open_keys:
+        here = t["stage"] == key
+        row = {"period": str(p), "stage": key}
+        for name, m in masks.items():
+            row[name] = int((here & m).sum())
+        row["closing"] = row["opening"] + row["new"] - row["lost"]
+        row["conversion"] = row["advanced"] / row["closing"] if row["closing"] else np.nan
+        row["mean_dwell_days"] = float(t.loc[here & exited_in, "dwell_days"].mean())
+        if average_amount is None:
+            counted = here & (masks["opening"] | masks["new"]) & ~masks["lost"]
+            avg = float(amount[counted].mean()) if counted.any() else np.nan
+        elif isinstance(average_amount, dict):
+            avg = float(average_amount.get(key, np.nan))
+        else:
+            avg = float(average_amount)
+        row["average_amount"] = avg
+        row["expected_amount"] = row["closing"] * avg
+        rows.append(row)
+    won = t["exited_at"].between(start, end) & (t["outcome"] == "won")
+    rows.append({"period": str(p), "stage": cfg.won, "new": int(won.sum())})
+    out = pd.DataFrame(rows)
+    for c in ("opening", "lost", "closing", "advanced"):
+        out[c] = out[c].astype("Int64")
+    out["new"] = out["new"].astype("int64")
+    ref = pd.Series(dict(reference_dwell or {}), dtype=float)
+    open_row = out["stage"] != cfg.won
+    out["low_conversion"] = open_row & out["conversion"].lt(min_conversion).fillna(False)
+    out["slow"] = open_row & out["mean_dwell_days"].gt(out["stage"].map(ref)).fillna(False)
     return out
