@@ -162,6 +162,17 @@ class StageProbabilityModel:
         )
         v = v.assign(_w=w.to_numpy(), _entry=_entry(v["entered_at"], start))
         v = v[(v["duration"] > v["_entry"]) | (v["_entry"] == 0)]
+        # for the timing of a deal still in its stage at some age: the stage's own dwell
+        self._timing = {
+            s: (
+                g["duration"].to_numpy(float),
+                g["fate"].to_numpy(object),
+                g["dwell_days"].to_numpy(float),
+                g["_w"].to_numpy(float),
+                g["_entry"].to_numpy(float),
+            )
+            for s, g in v.groupby("stage", sort=False)
+        }
         self.stages_ = cfg
         self.by_ = by
         self.as_of_ = as_of_ts.normalize()
@@ -418,13 +429,44 @@ class StageProbabilityModel:
             return p
         within = pd.Series(0.0, index=deals.index)
         for s, idx in deals.groupby("stage").groups.items():
-            cr = self.curves_[s]
-            a = age[idx].to_numpy()
-            rest = cr.final("won") - cr.cif_at("won", a)
-            got = cr.cif_at("won", a + horizon_days) - cr.cif_at("won", a)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                within[idx] = np.where(rest > 0, got / rest, 0.0)
+            within[idx] = self._share_won_within(s, age[idx].to_numpy(float), horizon_days)
         return pd.DataFrame({"p_win": p, "p_win_within": p * within.clip(0, 1)})
+
+    #: Age bins of the timing: a deal's time to close is estimated from the stage's visits
+    #: still in the stage at the bin's lower edge (they have the rest of the funnel ahead).
+    AGE_BINS = (0.0, 2.0, 4.0, 7.0, 10.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 365.0)
+
+    def _share_won_within(self, stage: str, age: np.ndarray, horizon: float) -> np.ndarray:
+        """Of the wins still to come for deals in ``stage`` at ``age``: the share within
+        ``horizon`` days. From the stage's visits that were still in the stage at the age
+        (delayed entry there), so slow deals are not credited with the pace of quick ones."""
+        timing = getattr(self, "_timing", {}).get(stage)
+        out = np.zeros(len(age))
+        if timing is None:
+            return out
+        dur, fate, dwell, wt, entry = timing
+        edges = np.asarray(self.AGE_BINS)
+        bins = np.clip(np.searchsorted(edges, age, side="right") - 1, 0, len(edges) - 1)
+        for b in np.unique(bins):
+            a0 = edges[b]
+            at = np.flatnonzero(bins == b)
+            keep = dwell >= a0
+            while keep.sum() < 30 and a0 > 0:  # too few visits that old: a younger edge
+                b -= 1
+                a0 = edges[b]
+                keep = dwell >= a0
+            if not keep.any():
+                continue
+            f = np.where(pd.isna(fate[keep]), None, fate[keep])
+            cr = aalen_johansen(
+                dur[keep], f, ("won", "lost"), wt[keep], np.maximum(entry[keep], a0)
+            )
+            a = np.maximum(age[at], a0)
+            rest = cr.final("won") - cr.cif_at("won", a)
+            got = cr.cif_at("won", a + horizon) - cr.cif_at("won", a)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[at] = np.where(rest > 0, got / rest, 0.0)
+        return np.clip(out, 0.0, 1.0)
 
     # ------------------------------------------------------------------ export
     def to_yaml(self, path: str | Path) -> Path:
