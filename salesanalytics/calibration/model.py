@@ -434,7 +434,7 @@ class StageProbabilityModel:
 
     #: Age bins of the timing: a deal's time to close is estimated from the stage's visits
     #: still in the stage at the bin's lower edge (they have the rest of the funnel ahead).
-    AGE_BINS = (0.0, 2.0, 4.0, 7.0, 10.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 365.0)
+    AGE_BINS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 17, 20, 24, 28, 33, 40, 50, 60, 75, 90, 120, 180, 365)
 
     def _share_won_within(self, stage: str, age: np.ndarray, horizon: float) -> np.ndarray:
         """Of the wins still to come for deals in ``stage`` at ``age``: the share within

@@ -3,6 +3,8 @@
 from .backtest import backtest_forecast, backtest_summary, forecast_accuracy
 from .bookings import _timed, deal_forecast, forecast_bookings, won_deals
 from .period import METHODS, forecast_deals, forecast_period
+from .review import forecast_review
+from .waterfall import pipeline_waterfall
 
 __all__ = [
     "METHODS",
@@ -14,4 +16,6 @@ __all__ = [
     "forecast_deals",
     "forecast_period",
     "won_deals",
+    "forecast_review",
+    "pipeline_waterfall",
 ]
