@@ -158,9 +158,7 @@ def run(quick: bool = False) -> tuple[str, str]:
             "(products of 8k, 25k and 80k with lognormal spread), so a month holds about "
             "60 wins and about 10% WAPE is noise no forecast removes.",
             "\n".join(lines),
-            "Time per backtest (s): "
-            + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items())
-            + ".",
+            "Time per backtest (s): " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + ".",
             "Default stage model vs the truth (bundled sample, fit at 2025-07-01, one year in; "
             f"deals open on the next 8 month starts with known fate, n = {b['n']:,}): Brier "
             "above the true probabilities: "

@@ -20,8 +20,16 @@ from .calibration import (
 from .clean import CleanResult, clean
 from .dataset import Dataset, read_dataset
 from .export import save_figure, save_table, spreadsheet_safe, write_csv, write_excel
-from .forecast import backtest_forecast, backtest_summary, deal_forecast, forecast_bookings
-from .forecast import forecast_deals, forecast_period, forecast_review, pipeline_waterfall
+from .forecast import (
+    backtest_forecast,
+    backtest_summary,
+    deal_forecast,
+    forecast_bookings,
+    forecast_deals,
+    forecast_period,
+    forecast_review,
+    pipeline_waterfall,
+)
 from .forecast.plots import plot_accuracy_by_rep, plot_forecast_fan, plot_waterfall
 from .funnel import (
     COUNTING_RULES,

@@ -101,15 +101,22 @@ def test_simulation_is_exact_seeded_and_sums_over_segments():
     assert np.array_equal(t, again)
     # a stage factor of 2 doubles the probability (capped at 1) in every draw
     f = simulate_wins(
-        amount, p, np.zeros(2, int), 1, 1000, rng, factor=(np.full((1000, 1), 2.0), np.zeros(2, int))
+        amount,
+        p,
+        np.zeros(2, int),
+        1,
+        1000,
+        rng,
+        factor=(np.full((1000, 1), 2.0), np.zeros(2, int)),
     )
     assert np.all(f[0] >= 100.0)  # the first deal always wins
 
 
 @pytest.fixture(scope="module")
 def synthetic():
-    """The generator at twice the sample's volume (about 7,000 deals over 24 months)."""
-    g = generate(1, with_activities=False, n_leads=22_000)
+    """The generator at twice the sample's volume over 27 months (about 7,900 deals), as in
+    benchmarks/forecast.py."""
+    g = generate(1, with_activities=False, n_leads=24_750, months=27)
     return sa.read_dataset(
         {"opportunities": g.tables["opportunities"], "stage_history": g.tables["stage_history"]}
     )
@@ -131,14 +138,14 @@ def test_monthly_backtest_on_the_synthetic_process(synthetic):
     assert s.loc["model", "dates"] == 17
     # measured (see benchmarks/RESULTS.md): model WAPE MODEL_M_WAPE, coverage MODEL_M_COV
     assert 0.65 <= s.loc["model", "coverage"] <= 0.95
-    assert s.loc["model", "wape"] <= MONTH_WAPE_BOUND
+    assert s.loc["model", "wape"] <= 0.12
     assert s.loc["model", "wape"] < s.loc["weighted", "wape"]
     assert s.loc["model", "wape"] < s.loc["funnel", "wape"]
     assert (b["accuracy"].between(0, 1)).all() and (b["actual"] > 0).all()
 
 
 def test_quarterly_backtest_on_the_synthetic_process(synthetic):
-    dates = pd.date_range("2024-12-31", "2026-03-31", freq="QE")[:7]  # 2025Q1..2026Q3 starts
+    dates = pd.date_range("2024-12-31", "2026-06-30", freq="QE")  # 2025Q1 to 2026Q3
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         b = sa.backtest_forecast(
@@ -150,9 +157,9 @@ def test_quarterly_backtest_on_the_synthetic_process(synthetic):
             n_sims=4000,
         )
     s = sa.backtest_summary(b)
-    assert s.loc["model", "dates"] == len(dates) == 6 or s.loc["model", "dates"] == 7
+    assert s.loc["model", "dates"] == len(dates) == 7
     assert s.loc["model", "covered"] >= 4
-    assert s.loc["model", "wape"] <= QUARTER_WAPE_BOUND
+    assert s.loc["model", "wape"] <= 0.12
 
 
 def test_forecast_uses_nothing_after_as_of(synthetic):

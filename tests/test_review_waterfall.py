@@ -120,7 +120,13 @@ def test_review_by_hand():
     deals, reps = sa.forecast_review(ds, "2024-02", FORECAST)
     d = deals.set_index("opportunity_id")
     assert d["actual"].to_dict() == {
-        "D1": 90.0, "D2": 0.0, "D4": 0.0, "D5": 50.0, "D6": 150.0, "D7": 100.0, "D8": 100.0
+        "D1": 90.0,
+        "D2": 0.0,
+        "D4": 0.0,
+        "D5": 50.0,
+        "D6": 150.0,
+        "D7": 100.0,
+        "D8": 100.0,
     }
     assert d.loc["D1", "deviation"] == pytest.approx(0.125)  # (90 - 80) / 80: within 20%
     assert d["reason"].to_dict() == {

@@ -352,8 +352,9 @@ class StageProbabilityModel:
                 return [], empty
             deals = pd.concat(
                 [
-                    pipeline_as_of(dataset, s, transitions=stage_transitions(
-                        dataset, as_of=s, **frames))
+                    pipeline_as_of(
+                        dataset, s, transitions=stage_transitions(dataset, as_of=s, **frames)
+                    )
                     for s in snaps
                 ],
                 ignore_index=True,
@@ -547,7 +548,32 @@ class StageProbabilityModel:
 
     #: Age bins of the timing: a deal's time to close is estimated from the stage's visits
     #: still in the stage at the bin's lower edge (they have the rest of the funnel ahead).
-    AGE_BINS = (0, 1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 17, 20, 24, 28, 33, 40, 50, 60, 75, 90, 120, 180, 365)
+    AGE_BINS = (
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        10,
+        12,
+        14,
+        17,
+        20,
+        24,
+        28,
+        33,
+        40,
+        50,
+        60,
+        75,
+        90,
+        120,
+        180,
+        365,
+    )
 
     def _share_won_within(self, stage: str, age: np.ndarray, horizon: float) -> np.ndarray:
         """Of the wins still to come for deals in ``stage`` at ``age``: the share within

@@ -129,7 +129,9 @@ def forecast_period(
     for key in [None, *keys]:
         mine = slice(None) if key is None else (seg == key)
         d = deals[mine]
-        already = float(booked.loc[(bkey == key) if key is not None else slice(None), "booked"].sum())
+        already = float(
+            booked.loc[(bkey == key) if key is not None else slice(None), "booked"].sum()
+        )
         draws = factor * (open_draws[key] + new["draws"][key])
         lo, p10, p50, p90, hi = np.quantile(draws, q, method="inverted_cdf")
         e_open = float(np.nansum(d["expected"].to_numpy(float)))
@@ -216,7 +218,6 @@ def forecast_deals(
             warnings.simplefilter("ignore")
             m = _clone(m).fit(dataset, as_of=w.as_of, transitions=t)
         p = m.predict_proba(deals, horizon_days=w.days_left)["p_win_within"].to_numpy(float)
-        factor = _stage_uncertainty(m, 1, 0)
         info = {"model_by": list(m.by_)}
     elif method == "weighted":
         if probabilities is not None and hasattr(probabilities, "predict_proba"):
@@ -427,7 +428,9 @@ def _creation_rate(created: pd.Series, w: Window):
         counts = months.value_counts().reindex(span, fill_value=0).to_numpy(float)
         days = np.array([p.days_in_month for p in span], float)
         moy = np.array([p.month for p in span], float)
-        X = np.column_stack([np.ones(len(span)), np.cos(2 * np.pi * moy / 12), np.sin(2 * np.pi * moy / 12)])
+        X = np.column_stack(
+            [np.ones(len(span)), np.cos(2 * np.pi * moy / 12), np.sin(2 * np.pi * moy / 12)]
+        )
         beta = _poisson_fit(X, counts, np.log(days))
         fit = np.exp(X @ beta + np.log(days))
         dispersion = float(np.sum((counts - fit) ** 2 / fit) / max(len(span) - 3, 1))
@@ -436,7 +439,11 @@ def _creation_rate(created: pd.Series, w: Window):
         def rate(offset: np.ndarray) -> np.ndarray:
             day = w.as_of.normalize() + pd.to_timedelta(offset + 1, unit="D")
             m = day.month.to_numpy(float)
-            return np.exp(beta[0] + beta[1] * np.cos(2 * np.pi * m / 12) + beta[2] * np.sin(2 * np.pi * m / 12))
+            return np.exp(
+                beta[0]
+                + beta[1] * np.cos(2 * np.pi * m / 12)
+                + beta[2] * np.sin(2 * np.pi * m / 12)
+            )
 
         return rate, dispersion, float(counts.sum())
     since = w.as_of - pd.Timedelta(days=90)
@@ -530,4 +537,3 @@ def _clone(model):
     import copy
 
     return copy.deepcopy(model)
-

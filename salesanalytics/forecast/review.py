@@ -72,9 +72,7 @@ def forecast_review(
     actual = won["booked"].reindex(ids).where(ids.isin(in_period), 0.0).fillna(0.0)
     amount_col = "forecast_amount" if "forecast_amount" in f else "amount"
     f_amount = pd.to_numeric(f.get(amount_col), errors="coerce").reindex(ids)
-    owner = (
-        f["owner"].reindex(ids) if "owner" in f else pd.Series(np.nan, index=ids, dtype=object)
-    )
+    owner = f["owner"].reindex(ids) if "owner" in f else pd.Series(np.nan, index=ids, dtype=object)
     if "owner" in last:
         owner = owner.fillna(last["owner"].reindex(ids))
     with np.errstate(divide="ignore", invalid="ignore"):
