@@ -299,7 +299,8 @@ def won_deals(dataset: Dataset, transitions: pd.DataFrame) -> pd.DataFrame:
         if o is not None and "close_amount" in o
         else pd.Series(dtype=float)
     )
-    booked = won["opportunity_id"].map(closing).fillna(won["amount"])
+    fallback = won["amount"] if "amount" in won else pd.Series(np.nan, index=won.index)
+    booked = won["opportunity_id"].map(closing).fillna(fallback)
     return won.assign(won_at=won["exited_at"], booked=pd.to_numeric(booked, errors="coerce"))
 
 

@@ -193,6 +193,8 @@ def forecast_deals(
 
     The per-deal part of :func:`forecast_period` (``from_open``), e.g. for
     :func:`forecast_review`. Deals outside the weighted pipeline's close dates get ``p = 0``.
+    Deals without an amount are valued at the average deal won in the last year
+    (``forecast_amount``; their count in ``attrs["imputed_amounts"]``).
 
     Examples
     --------
@@ -208,8 +210,14 @@ def forecast_deals(
     t = _t if _t is not None else stage_transitions(dataset, as_of=w.as_of)
     deals = pipeline_as_of(dataset, w.as_of, transitions=t)
     deals = _with_close_date(deals, dataset)
+    if "amount" not in deals:  # e.g. exports that value closed deals only
+        deals = deals.assign(amount=np.nan)
     amount = pd.to_numeric(deals["amount"], errors="coerce")
-    info: dict = {}
+    won = _won if _won is not None else won_deals(dataset, t)
+    won = won[won["won_at"] <= w.as_of]
+    info: dict = {"imputed_amounts": int(amount.isna().sum())}
+    if amount.isna().any():  # no value on the deal: the average recent deal won
+        amount = amount.fillna(_average_size(won, w))
     if method == "model":
         from ..calibration import StageProbabilityModel
 
@@ -218,7 +226,7 @@ def forecast_deals(
             warnings.simplefilter("ignore")
             m = _clone(m).fit(dataset, as_of=w.as_of, transitions=t)
         p = m.predict_proba(deals, horizon_days=w.days_left)["p_win_within"].to_numpy(float)
-        info = {"model_by": list(m.by_)}
+        info["model_by"] = list(m.by_)
     elif method == "weighted":
         if probabilities is not None and hasattr(probabilities, "predict_proba"):
             p = np.asarray(probabilities.predict_proba(deals), float)
@@ -230,9 +238,8 @@ def forecast_deals(
             due = pd.to_datetime(deals["expected_close_date"], errors="coerce")
             p = np.where(due.notna() & (due > w.stop), 0.0, p)
     else:
-        won = _won if _won is not None else won_deals(dataset, t)
-        won = won[won["won_at"] <= w.as_of]
-        rates, size, info = _funnel_rates(t, won, w, dataset.stages)
+        rates, size, more = _funnel_rates(t, won, w, dataset.stages)
+        info.update(more)
         p = deals["stage"].map(rates).fillna(0.0).to_numpy(float)
         amount = pd.Series(size, index=deals.index, dtype=float)
     p = np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)

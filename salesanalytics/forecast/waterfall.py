@@ -58,9 +58,13 @@ def pipeline_waterfall(dataset: Dataset, start, end) -> pd.DataFrame:
     if t1 <= t0:
         raise ValueError(f"end {end} must be after start {start}")
     a = pipeline_as_of(dataset, t0).drop_duplicates("opportunity_id").set_index("opportunity_id")
+    if "amount" not in a:
+        a = a.assign(amount=np.nan)
     t = stage_transitions(dataset, as_of=t1)
     b = pipeline_as_of(dataset, t1, transitions=t)
     b = b.drop_duplicates("opportunity_id").set_index("opportunity_id")
+    if "amount" not in b:
+        b = b.assign(amount=np.nan)
     amt = pd.to_numeric(t["amount"], errors="coerce").fillna(0.0) if "amount" in t else 0.0
     t = t.assign(_amount=amt)
     inside = t[(t["entered_at"] > t0) | t["exited_at"].isna() | (t["exited_at"] > t0)]
