@@ -219,3 +219,27 @@ def test_default_stage_model_is_close_to_the_truth(sample_ds):
     assert brier["auto"] - brier["t"] <= 0.003
     assert brier["plain"] - brier["t"] > 0.008
     assert set(auto.by_selection_["by"]) >= {"(none)", "channel", "channel+owner"}
+
+
+def test_sample_backtest_with_every_method(sample_ds):
+    b = sa.backtest_forecast(sample_ds, ["2025-09-30", "2026-03-31"], "Q", n_sims=1000)
+    assert b["method"].tolist() == ["model", "weighted", "funnel"] * 2
+    assert b["period"].tolist()[::3] == ["2025Q4", "2026Q2"]
+    t = sa.stage_transitions(sample_ds)
+    won = t[t["outcome"] == "won"].drop_duplicates("opportunity_id", keep="last")
+    close = sample_ds.opportunities.set_index("opportunity_id")["close_amount"]
+    q4 = won[(won["exited_at"] >= "2025-10-01") & (won["exited_at"] < "2026-01-01")]
+    booked = q4["opportunity_id"].map(close).fillna(q4["amount"]).sum()
+    assert b.loc[0, "actual"] == pytest.approx(booked)  # everything won in Q4 2025
+    assert np.isfinite(b[["expected", "p10", "p90", "accuracy"]].to_numpy(float)).all()
+    s = sa.backtest_summary(b)
+    assert set(s.index) == {"model", "weighted", "funnel"} and (s["dates"] == 2).all()
+
+
+@pytest.mark.publicdata
+def test_maven_backtest_with_every_method(public_data):
+    m = sa.read_dataset(public_data / "maven_crm", stages="maven")
+    b = sa.backtest_forecast(m, ["2017-06-30"], "M", n_sims=1000)
+    assert b["method"].tolist() == ["model", "weighted", "funnel"]
+    assert (b["actual"] > 0).all() and (b["expected"] > 0).all()
+    assert (b["open_deals"] > 1000).all()  # open deals carry no amount: valued at the average
