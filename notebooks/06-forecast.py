@@ -109,7 +109,10 @@ sa.save_table(deals, output_dir, "review_deals")
 sa.save_table(reps, output_dir, "review_reps")
 print(f"period {last}, forecast made on {made}")
 print(deals[deals["flagged"]]["reason"].value_counts().to_string())
-reps
+reps.assign(
+    deviation=reps["deviation"].map("{:+.0%}".format),
+    accuracy=reps["accuracy"].map("{:.0%}".format),
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.2))

@@ -150,3 +150,29 @@ def test_review_by_hand():
     deals10, reps10 = sa.forecast_review(ds, "2024-02", FORECAST, threshold=0.1)
     assert reps10.set_index("owner").loc["b", "flagged"]
     assert deals10.set_index("opportunity_id").loc["D1", "reason"] == "won, forecast low"
+
+
+def test_plots_draw_what_they_are_given():
+    import matplotlib.pyplot as plt
+
+    ds = _ds(WATERFALL, W_AMOUNTS)
+    w = sa.pipeline_waterfall(ds, "2024-01-10", "2024-01-31")
+    ax = sa.plot_waterfall(w)
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == [1200.0, 900.0, 0.0, 0.0, 700.0, 300.0, 1100.0]  # moves left out
+    _, reps = sa.forecast_review(_ds(REVIEW, R_AMOUNTS, R_CLOSE), "2024-02", FORECAST)
+    ax = sa.plot_accuracy_by_rep(reps)
+    assert [p.get_width() for p in ax.patches] == pytest.approx([1 - 30 / 250, 1.0])
+    bt = pd.DataFrame(
+        {
+            "method": ["model", "model"],
+            "period": ["2024-01", "2024-02"],
+            "expected": [100.0, 120.0],
+            "p10": [80.0, 90.0],
+            "p90": [130.0, 150.0],
+            "actual": [110.0, 95.0],
+        }
+    )
+    ax = sa.plot_forecast_fan(bt)
+    assert list(ax.lines[0].get_ydata()) == [100.0, 120.0]
+    plt.close("all")
