@@ -290,36 +290,43 @@ def simulate_wins(
     """Simulated totals per group (``n_groups`` x ``n_sims``) of independent wins.
 
     Each deal wins its amount with probability ``p`` (times its stage's redrawn factor for
-    the draw, when ``factor = (draws x stages, stage index per deal)``). Draws are made in
-    blocks of at most ``BLOCK`` deal-draws, in float32, so memory stays bounded.
+    the draw, when ``factor = (draws x stages, stage index per deal)``). Deals are taken
+    stage by stage in blocks of at most ``BLOCK`` deal-draws, in float32 buffers reused
+    from block to block, so memory stays bounded whatever the size.
     """
     out = np.zeros((n_groups, n_sims))
     n = len(amount)
     if n == 0:
         return out
-    order = np.argsort(group, kind="stable")
-    amount, p, group = amount[order], p[order], group[order]
-    stage = factor[1][order] if factor is not None else None
+    stage = factor[1] if factor is not None else np.zeros(n, int)
+    order = np.lexsort((group, stage))
+    amount, p, group, stage = amount[order], p[order], group[order], stage[order]
+    cuts = np.flatnonzero(np.diff(stage)) + 1
+    runs = list(zip(np.r_[0, cuts], np.r_[cuts, n]))
     sims = min(n_sims, max(1, BLOCK // min(n, BLOCK)))
-    cols = max(1, BLOCK // sims)
-    onehot_cache = {}
-    for s0 in range(0, n_sims, sims):
-        s1 = min(n_sims, s0 + sims)
-        for d0 in range(0, n, cols):
-            d1 = min(n, d0 + cols)
-            prob = p[d0:d1].astype(np.float32)
-            if factor is not None:
-                f = factor[0][s0:s1][:, stage[d0:d1]].astype(np.float32)
-                prob = np.minimum(prob[None, :] * f, np.float32(1))
-            u = rng.random((s1 - s0, d1 - d0), dtype=np.float32)
-            wins = (u < prob).astype(np.float32)
-            key = (d0, d1)
-            if key not in onehot_cache:
-                g = group[d0:d1]
-                m = np.zeros((d1 - d0, n_groups), np.float32)
-                m[np.arange(d1 - d0), g] = amount[d0:d1]
-                onehot_cache[key] = m
-            out[:, s0:s1] += (wins @ onehot_cache[key]).T
+    cols = max(1, min(n, BLOCK // sims))
+    u = np.empty(sims * cols, np.float32)
+    prob = np.empty(sims * cols, np.float32)
+    wins = np.empty(sims * cols, np.float32)
+    for a, b in runs:
+        f_all = factor[0][:, stage[a]].astype(np.float32) if factor is not None else None
+        for d0 in range(a, b, cols):
+            d1 = min(b, d0 + cols)
+            k = d1 - d0
+            onehot = np.zeros((k, n_groups), np.float32)
+            onehot[np.arange(k), group[d0:d1]] = amount[d0:d1]
+            pk = p[d0:d1].astype(np.float32)
+            for s0 in range(0, n_sims, sims):
+                s1 = min(n_sims, s0 + sims)
+                m = s1 - s0
+                uu, pp, ww = (x[: m * k].reshape(m, k) for x in (u, prob, wins))
+                rng.random(dtype=np.float32, out=uu)
+                if f_all is not None:
+                    np.multiply(pk[None, :], f_all[s0:s1, None], out=pp)
+                    np.less(uu, pp, out=ww, casting="unsafe")  # 1.0 where won
+                else:
+                    np.less(uu, pk[None, :], out=ww, casting="unsafe")
+                out[:, s0:s1] += (ww @ onehot).T
     return out
 
 
