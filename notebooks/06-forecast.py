@@ -27,7 +27,7 @@ stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-06-30"  # forecast date, ISO; the period is the one holding the next day
 horizon: str = "M"  # M (month) or Q (quarter)
 segment: str = "channel"  # breakdown of the forecast; empty for the total only
-interval: float = 0.8  # central probability of the forecast range (0.8 = P10-P90)
+interval: float = 0.8  # central probability of the forecast range; 0.8 gives P10 to P90
 adjustment: float = 0.0  # market adjustment of what is still to come, e.g. -0.05 ([000])
 backtest_periods: int = 6  # past periods backtested with every method; 0 for none
 threshold: float = 0.2  # review: flag deals and reps off by more than this share

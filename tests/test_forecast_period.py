@@ -245,3 +245,12 @@ def test_maven_backtest_with_every_method(public_data):
     assert b["method"].tolist() == ["model", "weighted", "funnel"]
     assert (b["actual"] > 0).all() and (b["expected"] > 0).all()
     assert (b["open_deals"] > 1000).all()  # open deals carry no amount: valued at the average
+
+
+@pytest.mark.parametrize(("name", "horizon"), [("forecast-month", "M"), ("forecast-quarter", "Q")])
+def test_month_and_quarter_params_plan_notebook_06(name, horizon):
+    from salesanalytics import _paths
+    from salesanalytics.runner import load_params, plan_run
+
+    runs = {r.name: r for r in plan_run(load_params(_paths.PARAMS_DIR / f"{name}.yaml"))}
+    assert list(runs) == ["06-forecast"] and runs["06-forecast"].parameters["horizon"] == horizon
