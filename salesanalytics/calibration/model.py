@@ -339,7 +339,7 @@ class StageProbabilityModel:
             stages=self.stages,
         )
         inner_t = t[t["entered_at"] <= inner]
-        if len(cands) == 1 or not len(inner_t):
+        if len(cands) == 1 or not len(inner_t) or (dataset is None and not frames):
             return [], empty
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
