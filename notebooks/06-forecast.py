@@ -12,22 +12,26 @@
 # ---
 
 # %% [markdown]
-# # 06 · Pipeline forecast
-# Expected bookings from the deals open on `as_of` in the next `horizon_days`, with an
-# interval, in total and by segment: amount x the calibrated probability of winning within
-# the horizon (notebook 04's model), next to the usual weighted pipeline (amount x the
-# configured stage probability). Then the same forecast made on past dates and compared with
-# what actually closed.
+# # 06 · Forecast the period
+# What we will book this month (or quarter): booked so far, the open deals that will close
+# in time and the deals not created yet, with a P10–P90 range, by three methods: the stage
+# model with time to close (`model`), the guides' weighted pipeline (`weighted`, amount x
+# stage probability, ±`adjustment`) and the funnel forecast (`funnel`, stage counts x
+# historical conversion x average deal size). Then the same forecasts made on past dates
+# against what was booked, last period's accuracy review by deal and rep ([000]: deviations
+# over 20% get a reason) and how the open pipeline changed over it.
 
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
-as_of: str = "2026-06-30"  # forecast date, ISO; later history is ignored
-horizon_days: float = 90.0  # forecast bookings won within this many days after as_of
-segment: str = "channel"  # segment for the breakdown and the model's segment estimates
-interval: float = 0.8  # central probability of the forecast interval
-backtest_from: str = "2025-01-31"  # first past forecast date; empty means no backtest
-n_sims: int = 20000  # simulated outcomes behind each interval
+as_of: str = "2026-06-30"  # forecast date, ISO; the period is the one holding the next day
+horizon: str = "M"  # M (month) or Q (quarter)
+segment: str = "channel"  # breakdown of the forecast; empty for the total only
+interval: float = 0.8  # central probability of the forecast range; 0.8 gives P10 to P90
+adjustment: float = 0.0  # market adjustment of what is still to come, e.g. -0.05 ([000])
+backtest_periods: int = 6  # past periods backtested with every method; 0 for none
+threshold: float = 0.2  # review: flag deals and reps off by more than this share
+n_sims: int = 5000  # simulated outcomes behind each range
 seed: int = 0  # random seed of the simulation
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
@@ -41,79 +45,89 @@ import salesanalytics as sa
 
 pd.set_option("display.float_format", "{:,.0f}".format)
 pd.set_option("display.max_columns", 30)
-warnings.filterwarnings("ignore", message=".*below min_count.*")
+pd.set_option("display.width", 160)
+warnings.filterwarnings("ignore", category=UserWarning)
 ds = sa.read_dataset(data_dir or None, stages=stages)
-deals = sa.pipeline_as_of(ds, as_of)
-model = sa.StageProbabilityModel(by=segment or None).fit(ds, as_of=as_of)
+kw = {"interval": interval, "adjustment": adjustment, "n_sims": n_sims, "seed": seed}
 print(ds)
-print(f"{len(deals)} open deals on {as_of}; {int(deals['amount'].isna().sum())} without amount")
 
 # %% [markdown]
-# ## Forecast: bookings in the next `horizon_days`
+# ## This period's forecast
 
 # %%
-kw = {"interval": interval, "n_sims": n_sims, "seed": seed}
-calibrated = sa.forecast_bookings(
-    deals, model, horizon_days=horizon_days, by=segment or None, **kw
-).assign(method="calibrated, won within horizon")
-weighted = sa.forecast_bookings(deals, ds.stages, by=segment or None, **kw).assign(
-    method="configured, won eventually"
+forecast = pd.concat(
+    [
+        sa.forecast_period(ds, as_of, horizon, by=segment or None, method=m, **kw)
+        for m in ("model", "weighted", "funnel")
+    ],
+    ignore_index=True,
 )
-forecast = pd.concat([calibrated, weighted], ignore_index=True)
 sa.save_table(forecast, output_dir, "forecast")
-print(f"interval: central {interval:.0%} of {n_sims:,} simulated outcomes")
-forecast.drop(columns="coverage")
+cols = [segment] if segment else []
+cols += ["method", "expected", "p10", "p50", "p90", "already_won", "from_open", "from_new"]
+print(f"period {forecast.loc[0, 'period']}, forecast on {as_of}")
+forecast[cols]
 
 # %% [markdown]
-# The configured probabilities say nothing about timing: they weight every open deal by its
-# chance of ever closing, so they cannot answer "how much this quarter". Per stage:
+# ## Backtest: every method on past periods, against what was booked
+# On each past period end the forecast of the next period is made with only what was known
+# that day. WAPE = Σ|forecast − actual| / Σ actual; accuracy = max(0, 1 − |actual −
+# forecast| / actual).
 
 # %%
-per_deal = sa.deal_forecast(deals, model, horizon_days=horizon_days)
-by_stage = (
-    per_deal.assign(configured=sa.deal_forecast(deals, ds.stages)["expected"])
-    .groupby("stage", sort=False)
-    .agg(
-        deals=("stage", "size"),
-        pipeline=("amount", "sum"),
-        calibrated=("expected", "sum"),
-        configured=("configured", "sum"),
-    )
-    .reindex([s for s in ds.stages.open_keys if s in set(deals["stage"])])
-)
-sa.save_table(by_stage.reset_index(), output_dir, "forecast_by_stage")
-by_stage
-
-# %% [markdown]
-# ## Backtest: the forecast made on past dates vs what closed
-# Each month end from `backtest_from` until `horizon_days` before `as_of`: the model is
-# fitted on what was known then; the actual is what those open deals brought in within the
-# horizon (deals created later are in neither).
-
-# %%
-last = pd.Timestamp(as_of) - pd.Timedelta(days=horizon_days)
-dates = pd.date_range(backtest_from, last, freq="ME") if backtest_from else []
-backtest = (
-    sa.backtest_forecast(
-        ds,
-        dates,
-        horizon_days,
-        {"calibrated": sa.StageProbabilityModel(by=segment or None), "configured": ds.stages},
-        **kw,
-    )
-    if len(dates)
-    else None
-)
-if backtest is None:
-    print("no backtest (set backtest_from to a date at least horizon_days before as_of)")
-else:
+freq = {"M": "ME", "Q": "QE"}[horizon]
+ends = pd.date_range(end=pd.Timestamp(as_of), periods=backtest_periods + 1, freq=freq)
+dates = [d for d in ends[:-1] if d < pd.Timestamp(as_of)][-backtest_periods:]
+backtest = sa.backtest_forecast(ds, dates, horizon, **kw) if backtest_periods else None
+if backtest is not None:
     sa.save_table(backtest, output_dir, "backtest")
     summary = sa.backtest_summary(backtest)
-    print(summary.to_string())
+    pd.set_option("display.float_format", "{:,.3f}".format)
+    print(summary.drop(columns="actual").to_string())
+    pd.set_option("display.float_format", "{:,.0f}".format)
 
 # %%
 if backtest is not None:
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    sa.plot_backtest(backtest, ax=ax)
-    sa.save_figure(fig, output_dir, "backtest")
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    sa.plot_forecast_fan(backtest, ax=ax)
+    sa.save_figure(fig, output_dir, "forecast_fan")
     plt.show()
+
+# %% [markdown]
+# ## Last period's review
+# The per-deal forecast made at the start of the last closed period (model method) against
+# what each deal booked; the reason for every deal off by more than `threshold`.
+
+# %%
+last = pd.Period(pd.Timestamp(as_of), horizon)
+if pd.Timestamp(as_of).normalize() < last.end_time.normalize():
+    last = last - 1  # the period holding as_of is not over yet
+made = (last.start_time - pd.Timedelta(days=1)).date().isoformat()
+per_deal = sa.forecast_deals(ds, made, horizon)
+deals, reps = sa.forecast_review(ds, last, per_deal, threshold=threshold)
+sa.save_table(deals, output_dir, "review_deals")
+sa.save_table(reps, output_dir, "review_reps")
+print(f"period {last}, forecast made on {made}")
+print(deals[deals["flagged"]]["reason"].value_counts().to_string())
+reps.assign(
+    deviation=reps["deviation"].map("{:+.0%}".format),
+    accuracy=reps["accuracy"].map("{:.0%}".format),
+)
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.2))
+sa.plot_accuracy_by_rep(reps, ax=ax)
+sa.save_figure(fig, output_dir, "accuracy_by_rep")
+plt.show()
+
+# %% [markdown]
+# ## Pipeline waterfall over the last period
+
+# %%
+waterfall = sa.pipeline_waterfall(ds, made, last.end_time.date().isoformat())
+sa.save_table(waterfall, output_dir, "waterfall")
+fig, ax = plt.subplots(figsize=(8, 3.6))
+sa.plot_waterfall(waterfall, ax=ax)
+sa.save_figure(fig, output_dir, "waterfall")
+plt.show()
+waterfall

@@ -22,6 +22,13 @@ import types
 # through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
 # not the submodule, exactly as the former eager `from .clean import clean` did.
 _LAZY: dict[str, str] = {
+    "forecast_period": "forecast",
+    "forecast_deals": "forecast",
+    "forecast_review": "forecast",
+    "pipeline_waterfall": "forecast",
+    "plot_forecast_fan": "forecast.plots",
+    "plot_waterfall": "forecast.plots",
+    "plot_accuracy_by_rep": "forecast.plots",
     "GUIDE_CONVENTION": "funnel",
     "assignment_audit": "funnel",
     "cadence_check": "funnel",
@@ -251,4 +258,11 @@ __all__ = [
     "deal_conversion",
     "save_headlines",
     "write_summary",
+    "forecast_period",
+    "forecast_deals",
+    "forecast_review",
+    "pipeline_waterfall",
+    "plot_forecast_fan",
+    "plot_waterfall",
+    "plot_accuracy_by_rep",
 ]

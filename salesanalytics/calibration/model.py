@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import warnings
 from pathlib import Path
@@ -45,7 +46,9 @@ class StageProbabilityModel:
     ----------
     by
         Segment column(s) (e.g. ``"channel"``); segment estimates are shrunk toward their
-        stage's estimate (beta-binomial empirical Bayes).
+        stage's estimate (beta-binomial empirical Bayes), pairs toward the first column's.
+        ``"auto"``: chosen among none, channel, owner, region, product and their pairs by
+        out-of-time log-loss on data known at ``as_of`` (see ``by_selection_``).
     half_life_days
         Recency weighting: a deal that entered a stage ``half_life_days`` before ``as_of``
         counts half. ``None``: all history counts equally.
@@ -153,7 +156,10 @@ class StageProbabilityModel:
         if window:  # period estimate: only exposure and events inside the window
             w_start = as_of_ts - pd.Timedelta(days=window)
             start = w_start if start is None else max(start, w_start)
-        by = as_list(self.by)
+        if isinstance(self.by, str) and self.by == "auto":
+            by, self.by_selection_ = self._select_segments(dataset, t, as_of_ts, frames)
+        else:
+            by = as_list(self.by)
         v = stage_visits(t, as_of_ts)
         w = (
             0.5 ** ((as_of_ts - v["entered_at"]).dt.total_seconds() / 86400 / self.half_life_days)
@@ -162,6 +168,18 @@ class StageProbabilityModel:
         )
         v = v.assign(_w=w.to_numpy(), _entry=_entry(v["entered_at"], start))
         v = v[(v["duration"] > v["_entry"]) | (v["_entry"] == 0)]
+        # for the timing of a deal still in its stage at some age: the stage's own dwell
+        self._timing = {
+            s: (
+                g["duration"].to_numpy(float),
+                g["fate"].to_numpy(object),
+                g["dwell_days"].to_numpy(float),
+                g["_w"].to_numpy(float),
+                g["_entry"].to_numpy(float),
+            )
+            for s, g in v.groupby("stage", sort=False)
+        }
+        self._v = v
         self.stages_ = cfg
         self.by_ = by
         self.as_of_ = as_of_ts.normalize()
@@ -283,43 +301,150 @@ class StageProbabilityModel:
             "age_effect": bool(best["age_effect"]),
         }, table
 
-    def _segments(self, v, by, stage_p) -> list[dict]:
+    #: Columns ``by="auto"`` may choose (alone or in pairs) when the history has them.
+    SEGMENT_CANDIDATES = ("channel", "owner", "region", "product")
+
+    def _select_segments(self, dataset, t, as_of_ts, frames) -> tuple[list[str], pd.DataFrame]:
+        """``by="auto"``: the segments with the lowest out-of-time log-loss on data known at
+        ``as_of``.
+
+        The stage model is fitted ``VALIDATION_DAYS`` before ``as_of``; each candidate
+        (none, each available column of ``SEGMENT_CANDIDATES``, each pair, the pair's cells
+        shrunk toward the first column's) scores the deals open then and at the next month
+        starts whose fate is known at ``as_of``. Fewer than 100 such deals: no segments.
+        """
+        from ..snapshot import pipeline_as_of
+
+        cols = [
+            c
+            for c in self.SEGMENT_CANDIDATES
+            if c in t and t[c].nunique(dropna=True) >= 2 and t[c].notna().mean() > 0.5
+        ]
+        cands = [[]] + [[c] for c in cols]
+        cands += [[a, b] for i, a in enumerate(cols) for b in cols[i + 1 :]]
+        inner = as_of_ts - pd.Timedelta(days=self.VALIDATION_DAYS)
+        fate = t.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")[
+            "outcome"
+        ]
+        snaps = [inner + pd.Timedelta(days=d) for d in range(0, self.VALIDATION_DAYS - 29, 30)]
+        empty = pd.DataFrame(columns=["by", "n", "log_loss"])
+        base = StageProbabilityModel(
+            None,
+            half_life_days=self.half_life_days,
+            window_days=None if self.window_days == "auto" else self.window_days,
+            history_start=self.history_start,
+            min_count=self.min_count,
+            age_effect=True if self.age_effect == "auto" else self.age_effect,
+            alpha=self.alpha,
+            stages=self.stages,
+        )
+        inner_t = t[t["entered_at"] <= inner]
+        if len(cands) == 1 or not len(inner_t) or (dataset is None and not frames):
+            return [], empty
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                from ..funnel.transitions import stage_transitions
+
+                tt = stage_transitions(dataset, as_of=inner, **frames)
+                base.fit(dataset, as_of=inner, transitions=tt, **frames)
+            except ValueError:
+                return [], empty
+            deals = pd.concat(
+                [
+                    pipeline_as_of(
+                        dataset, s, transitions=stage_transitions(dataset, as_of=s, **frames)
+                    )
+                    for s in snaps
+                ],
+                ignore_index=True,
+            )
+        deals = deals[deals["opportunity_id"].map(fate).isin(["won", "lost"]).to_numpy()]
+        deals = deals[deals["stage"].isin(base.stages_.open_keys).to_numpy()]
+        if len(deals) < 100:
+            return [], empty
+        y = (deals["opportunity_id"].map(fate) == "won").to_numpy(int)
+        stage_p = base.stage_estimate_.to_dict()
+        rows = []
+        for by in cands:
+            m = copy.copy(base)
+            if by:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    m.table_ = pd.DataFrame(base._segments(base._v, by, stage_p, quiet=True))
+                m.by_ = by
+            p = m.predict_proba(deals).to_numpy(float)
+            p = np.clip(np.where(np.isfinite(p), p, y.mean()), 1e-4, 1 - 1e-4)
+            loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+            rows.append({"by": "+".join(by) or "(none)", "n": len(y), "log_loss": loss})
+        table = pd.DataFrame(rows)
+        return cands[int(table["log_loss"].idxmin())], table
+
+    def _segments(self, v, by, stage_p, *, quiet: bool = False) -> list[dict]:
+        parent = {}
+        if len(by) > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                top = self._segments(v, by[:1], stage_p, quiet=True)
+            parent = {(r["stage"], r[by[0]]): r["estimate"] for r in top}
         rows, fallback = [], []
+        v = v[["stage", *by, "duration", "fate", "_w", "_entry"]]
+        v.attrs = {}
         for s in self.stages_.open_keys:
             g = v[v["stage"] == s]
             cells = []
-            for key, cell in g.groupby(by, dropna=False, sort=True):
+            dur, w_, e_ = (g[c].to_numpy(float) for c in ("duration", "_w", "_entry"))
+            fate = g["fate"].to_numpy(object)
+            for key, idx in g.groupby(by, dropna=False, sort=True).indices.items():
                 key = key if isinstance(key, tuple) else (key,)
-                cr = aalen_johansen(
-                    cell["duration"], cell["fate"], ("won", "lost"), cell["_w"], cell["_entry"]
-                )
-                p, n_eff = _eventual(cr, cell)
+                f = fate[idx]
+                f = np.where(pd.isna(f), None, f)
+                cr = aalen_johansen(dur[idx], f, ("won", "lost"), w_[idx], e_[idx])
+                won, lost = cr.final("won"), cr.final("lost")
+                resolved = f != None  # noqa: E711 (object array)
+                p = won / (won + lost) if won + lost > 0 else float("nan")
+                n_eff = float(w_[idx][resolved].sum()) if won + lost > 0 else 0.0
+                cell = {
+                    "entered": len(idx),
+                    "won": int((f == "won").sum()),
+                    "lost": int((f == "lost").sum()),
+                    "open": int((~resolved).sum()),
+                }
                 cells.append((key, cell, p, n_eff))
             if not cells:
                 continue
-            wins = np.array([p * n for _, _, p, n in cells])
-            ns = np.array([n for _, _, _, n in cells])
-            mean, lo, hi, kappa = shrink(wins, ns, stage_p[s], alpha=self.alpha)
-            for (key, cell, p, n_eff), m, lo_, hi_ in zip(cells, mean, lo, hi):
-                enough = len(cell) >= self.min_count
-                if not enough:
-                    fallback.append(f"{s}/{'/'.join(map(str, key))}")
-                rows.append(
-                    {
-                        "stage": s,
-                        **dict(zip(by, key)),
-                        **_counts(cell),
-                        "estimate": m if enough else stage_p[s],
-                        "low": lo_,
-                        "high": hi_,
-                        "stage_estimate": stage_p[s],
-                        "effective_n": n_eff,
-                        "raw": p,
-                        "prior_strength": kappa,
-                        "fallback": not enough,
-                    }
-                )
-        if fallback:
+            # pairs shrink toward their parent (the first column's shrunk estimate)
+            parents = {k[:1]: parent.get((s, k[0]), stage_p[s]) for k, *_ in cells}
+            if len(by) < 2:
+                parents = dict.fromkeys(parents, stage_p[s])
+            for pkey, prior in parents.items():
+                group = [c for c in cells if c[0][:1] == pkey] if len(by) > 1 else cells
+                wins = np.array([p * n for _, _, p, n in group])
+                ns = np.array([n for _, _, _, n in group])
+                prior = prior if np.isfinite(prior) else stage_p[s]
+                mean, lo, hi, kappa = shrink(wins, ns, prior, alpha=self.alpha)
+                for (key, cell, p, n_eff), m, lo_, hi_ in zip(group, mean, lo, hi):
+                    enough = cell["entered"] >= self.min_count
+                    if not enough:
+                        fallback.append(f"{s}/{'/'.join(map(str, key))}")
+                    rows.append(
+                        {
+                            "stage": s,
+                            **dict(zip(by, key)),
+                            **cell,
+                            "estimate": m if enough else prior,
+                            "low": lo_,
+                            "high": hi_,
+                            "stage_estimate": stage_p[s],
+                            "effective_n": n_eff,
+                            "raw": p,
+                            "prior_strength": kappa,
+                            "fallback": not enough and len(by) < 2,
+                        }
+                    )
+                if len(by) < 2:
+                    break
+        if fallback and not quiet:
             warnings.warn(
                 f"{len(fallback)} segment(s) below min_count={self.min_count} use their "
                 f"stage estimate: {', '.join(fallback[:8])}{' ...' if len(fallback) > 8 else ''}",
@@ -418,13 +543,69 @@ class StageProbabilityModel:
             return p
         within = pd.Series(0.0, index=deals.index)
         for s, idx in deals.groupby("stage").groups.items():
-            cr = self.curves_[s]
-            a = age[idx].to_numpy()
-            rest = cr.final("won") - cr.cif_at("won", a)
-            got = cr.cif_at("won", a + horizon_days) - cr.cif_at("won", a)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                within[idx] = np.where(rest > 0, got / rest, 0.0)
+            within[idx] = self._share_won_within(s, age[idx].to_numpy(float), horizon_days)
         return pd.DataFrame({"p_win": p, "p_win_within": p * within.clip(0, 1)})
+
+    #: Age bins of the timing: a deal's time to close is estimated from the stage's visits
+    #: still in the stage at the bin's lower edge (they have the rest of the funnel ahead).
+    AGE_BINS = (
+        0,
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        8,
+        10,
+        12,
+        14,
+        17,
+        20,
+        24,
+        28,
+        33,
+        40,
+        50,
+        60,
+        75,
+        90,
+        120,
+        180,
+        365,
+    )
+
+    def _share_won_within(self, stage: str, age: np.ndarray, horizon: float) -> np.ndarray:
+        """Of the wins still to come for deals in ``stage`` at ``age``: the share within
+        ``horizon`` days. From the stage's visits that were still in the stage at the age
+        (delayed entry there), so slow deals are not credited with the pace of quick ones."""
+        timing = getattr(self, "_timing", {}).get(stage)
+        out = np.zeros(len(age))
+        if timing is None:
+            return out
+        dur, fate, dwell, wt, entry = timing
+        edges = np.asarray(self.AGE_BINS)
+        bins = np.clip(np.searchsorted(edges, age, side="right") - 1, 0, len(edges) - 1)
+        for b in np.unique(bins):
+            a0 = edges[b]
+            at = np.flatnonzero(bins == b)
+            keep = dwell >= a0
+            while keep.sum() < 30 and a0 > 0:  # too few visits that old: a younger edge
+                b -= 1
+                a0 = edges[b]
+                keep = dwell >= a0
+            if not keep.any():
+                continue
+            f = np.where(pd.isna(fate[keep]), None, fate[keep])
+            cr = aalen_johansen(
+                dur[keep], f, ("won", "lost"), wt[keep], np.maximum(entry[keep], a0)
+            )
+            a = np.maximum(age[at], a0)
+            rest = cr.final("won") - cr.cif_at("won", a)
+            got = cr.cif_at("won", a + horizon) - cr.cif_at("won", a)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[at] = np.where(rest > 0, got / rest, 0.0)
+        return np.clip(out, 0.0, 1.0)
 
     # ------------------------------------------------------------------ export
     def to_yaml(self, path: str | Path) -> Path:

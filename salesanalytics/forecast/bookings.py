@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .dataset import Dataset
-from .funnel._common import as_list
-from .funnel._common import as_of_ts as end_of
-from .funnel.transitions import stage_transitions
-from .snapshot import pipeline_as_of
-from .stages import StageConfig, load_stages
+from ..dataset import Dataset
+from ..funnel._common import as_list
+from ..funnel._common import as_of_ts as end_of
+from ..funnel.transitions import stage_transitions
+from ..snapshot import pipeline_as_of
+from ..stages import StageConfig, load_stages
 
 __all__ = ["backtest_forecast", "backtest_summary", "deal_forecast", "forecast_bookings"]
 
@@ -186,7 +186,7 @@ def backtest_forecast(
     >>> list(bt["model"]), bool((bt["actual"] > 0).all())
     (['calibrated', 'configured'], True)
     """
-    from .calibration import StageProbabilityModel
+    from ..calibration import StageProbabilityModel
 
     models = (
         models
@@ -299,7 +299,8 @@ def won_deals(dataset: Dataset, transitions: pd.DataFrame) -> pd.DataFrame:
         if o is not None and "close_amount" in o
         else pd.Series(dtype=float)
     )
-    booked = won["opportunity_id"].map(closing).fillna(won["amount"])
+    fallback = won["amount"] if "amount" in won else pd.Series(np.nan, index=won.index)
+    booked = won["opportunity_id"].map(closing).fillna(fallback)
     return won.assign(won_at=won["exited_at"], booked=pd.to_numeric(booked, errors="coerce"))
 
 
