@@ -36,6 +36,21 @@ from .funnel import (
 from .io import read_table
 from .overview import date_ranges, monthly_counts, stage_distribution
 from .performance import attainment, bookings, period_pacing
+from .performance import (
+    check_rollup,
+    customer_activity,
+    decompose_target,
+    growth,
+    plot_attainment,
+    plot_growth,
+    plot_product_share,
+    plot_tier_migration,
+    product_mix,
+    target_sheet,
+    tier_migration,
+    underperformers,
+    write_review,
+)
 from .plots import (
     plot_backtest,
     plot_bottlenecks,
@@ -59,6 +74,7 @@ from .scoring import (
     fit_scorecard,
     followup_plan,
 )
+from .scoring import customer_tiers
 from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
 
@@ -132,4 +148,18 @@ __all__ = [
     "load_stages",
     "read_dataset",
     "read_table",
+    "check_rollup",
+    "customer_activity",
+    "customer_tiers",
+    "decompose_target",
+    "growth",
+    "plot_attainment",
+    "plot_growth",
+    "plot_product_share",
+    "plot_tier_migration",
+    "product_mix",
+    "target_sheet",
+    "tier_migration",
+    "underperformers",
+    "write_review",
 ]
