@@ -35,12 +35,14 @@ from .funnel import (
 )
 from .io import read_table
 from .overview import date_ranges, monthly_counts, stage_distribution
-from .performance import attainment, bookings, period_pacing
 from .performance import (
+    attainment,
+    bookings,
     check_rollup,
     customer_activity,
     decompose_target,
     growth,
+    period_pacing,
     plot_attainment,
     plot_growth,
     plot_product_share,
@@ -70,11 +72,11 @@ from .scoring import (
     Scorecard,
     capacity_cutoff,
     customer_features,
+    customer_tiers,
     evaluate_scorecard,
     fit_scorecard,
     followup_plan,
 )
-from .scoring import customer_tiers
 from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
 

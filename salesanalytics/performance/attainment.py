@@ -198,7 +198,7 @@ def check_rollup(
     True
     """
     on = as_list(on)
-    sums = child.groupby(on, dropna=False, sort=True)[list(columns)].sum()
+    sums = child.groupby(on, dropna=False, sort=True)[list(columns)].sum(min_count=1)
     par = parent.set_index(on)[list(columns)]
     rows = []
     for key in sorted(set(sums.index) | set(par.index), key=str):
@@ -212,7 +212,7 @@ def check_rollup(
                     "parent": p,
                     "children_sum": c,
                     "difference": p - c,
-                    "consistent": bool(np.isclose(p, c, equal_nan=False)),
+                    "consistent": bool(np.isclose(p, c, equal_nan=True)),
                 }
             )
     return pd.DataFrame(
