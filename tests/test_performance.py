@@ -175,9 +175,7 @@ def test_rollups_sum_and_total_rows_are_checked(pace_ds):
     extra = pd.DataFrame(
         {"period": ["2024-01"], "owner": ["总计"], "team": [None], "target_amount": [999.0]}
     )
-    ds = sa.read_dataset(
-        {"opportunities": PACE_DEALS, "targets": pd.concat([PACE_TARGETS, extra])}
-    )
+    ds = sa.read_dataset({"opportunities": PACE_DEALS, "targets": pd.concat([PACE_TARGETS, extra])})
     a = sa.attainment(ds, period="Q", as_of="2024-03-31")
     assert a.loc[a["period"] == "2024Q1", "target"].sum() == 1950.0
     assert a.attrs["total_rows_consistent"] is False
@@ -186,9 +184,12 @@ def test_rollups_sum_and_total_rows_are_checked(pace_ds):
 
 def _guide_layout_ds():
     return sa.read_dataset(
-        {"opportunities": PACE_DEALS.assign(amount=lambda d: d["amount"] * 100,
-                                            close_amount=lambda d: d["close_amount"] * 100),
-         "targets": DATA / "targets_guide.csv"}
+        {
+            "opportunities": PACE_DEALS.assign(
+                amount=lambda d: d["amount"] * 100, close_amount=lambda d: d["close_amount"] * 100
+            ),
+            "targets": DATA / "targets_guide.csv",
+        }
     )
 
 

@@ -142,7 +142,9 @@ def purchases(dataset: Dataset, as_of=None) -> pd.DataFrame:
         keep = ["account_id", "at", "amount", *[c for c in extra if c in o]]
         o, source = o[keep], "orders"
     else:
-        w = won(dataset, as_of=as_of).rename(columns={"won_at": "at", "booked": "amount"})
+        w = won(dataset, as_of=as_of)
+        w = w.drop(columns=[c for c in ("amount", "at") if c in w])
+        w = w.rename(columns={"won_at": "at", "booked": "amount"})
         if "account_id" not in w:
             raise ValueError("customer views need account_id on orders or opportunities")
         keep = ["account_id", "at", "amount", *[c for c in extra if c in w]]

@@ -41,7 +41,9 @@ def target_sheet(
 ) -> pd.DataFrame:
     """Each target row with its actual value and completion, reasons carried through.
 
-    The targets table may hold a ``metric`` column (量化指标): revenue (销售额), new
+    Count and rate targets come as ``target_new_customers`` / ``target_deals`` /
+    ``target_collection_rate`` columns beside ``target_amount``, or as rows with a
+    ``metric`` column (量化指标): revenue (销售额), new
     customers (新签客户数: first purchase in the period), deals (new contracts, 成交数) or
     collection rate (回款率: paid / ordered, needs a ``paid_amount`` column on orders).
     A metric whose data are absent gets a NaN actual and a note, never an error.
@@ -68,7 +70,7 @@ def target_sheet(
     t = t.rename(columns={a: k for k, names in _ALIASES.items() for a in names if a in t})
     if by not in t:
         raise ValueError(f"targets have no column {by!r}")
-    t = t[~is_subtotal(t, [by])].copy()
+    t = _long(t[~is_subtotal(t, [by])])
     t["metric"] = (
         t["metric"].astype("string").str.strip().str.lower().map(lambda m: METRICS.get(m, m))
         if "metric" in t
@@ -114,6 +116,26 @@ def target_sheet(
     out = g[cols].reset_index(drop=True)
     out.attrs = {"as_of": str(end.date()), "period": freq, "notes": notes}
     return out
+
+
+def _long(t: pd.DataFrame) -> pd.DataFrame:
+    """Wide count/rate targets (``target_new_customers``, ``target_deals``,
+    ``target_collection_rate``) as extra ``metric`` rows beside ``target_amount``."""
+    wide = [c for c in t.columns if str(c).startswith("target_") and c != "target_amount"]
+    if not wide:
+        return t.copy()
+    base = t.drop(columns=wide)
+    if "metric" not in base:
+        base = base.assign(metric="revenue")
+    parts = [base]
+    for c in wide:
+        v = pd.to_numeric(t[c], errors="coerce")
+        extra = t.drop(columns=wide).assign(metric=c[len("target_") :], target_amount=v)
+        for col in ("shortfall_reason", "adjustment", "未达成原因", "调整计划"):
+            if col in extra:
+                extra[col] = pd.NA
+        parts.append(extra[v.notna()])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _actuals(dataset, freq, by, end, metrics) -> tuple[dict, list[str]]:
