@@ -4,6 +4,11 @@ customers new and returning with tiers, persistent under-performance, the review
 Bookings are won deals counted in the period they were won, at their close amount (the
 pipeline amount where no close amount is recorded). Targets come from the ``targets`` table;
 monthly targets add up to quarters and years.
+
+>>> import salesanalytics as sa
+>>> a = sa.attainment(sa.read_dataset(), period="Q", as_of="2026-05-15")
+>>> a.attrs["pace"], round(a.attrs["share_due"], 3)
+('linear', 0.508)
 """
 
 from .attainment import attainment, bookings, check_rollup, period_pacing

@@ -42,8 +42,8 @@ def growth(
     --------
     >>> import salesanalytics as sa
     >>> g = sa.growth(sa.read_dataset(), period="M", as_of="2026-06-30")
-    >>> len(g), g.attrs["decomposition"]
-    (24, 'STL, period 12')
+    >>> len(g), g.attrs["decomposition"]  # the sample holds 23 months: no seasonal fit
+    (23, 'none: fewer than two full years of periods')
     """
     if measure not in MEASURES:
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
