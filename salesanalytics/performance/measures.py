@@ -94,8 +94,11 @@ def target_sheet(
         .reset_index()
     )
     actual, notes = _actuals(dataset, freq, by, end, set(g["metric"]))
+    # a measure whose data exist counts 0 where nothing happened; a rate stays undefined
     g["actual"] = [
-        actual.get((m, p, str(k)), np.nan) if (m in actual.get("_have", ())) else np.nan
+        actual.get((m, p, str(k)), np.nan if m == "collection_rate" else 0.0)
+        if m in actual["_have"]
+        else np.nan
         for p, k, m in zip(g["period"], g[by], g["metric"])
     ]
     g["actual"] = g["actual"].astype(float)
