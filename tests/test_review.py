@@ -170,6 +170,13 @@ def test_tiers_by_the_003_rules_with_every_boundary():
     assert t.loc["K2", "cadence"] == "quarterly" and t.loc["K7", "cadence_days"] == 7
     assert t.loc["K6", "cadence"] == "monthly" and np.isnan(t.loc["K8", "cadence_days"])
     assert t.attrs["scheme"] == "guide_003" and (t["scheme"] == "guide_003").all()
+    # VIP needs 2 service records a month [003]
+    s = sa.customer_tiers(
+        f.assign(service_records=[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]), as_of="2024-06-30"
+    )
+    assert s["service_ok"].iloc[0] == False and s["service_ok"].iloc[1:].isna().all()  # noqa: E712
+    s2 = sa.customer_tiers(f.assign(service_records=2), as_of="2024-06-30")
+    assert s2["service_ok"].iloc[0] == True  # noqa: E712
     # the [000] value/potential preset: 60 x value item + 40 x need item (9), / 10
     v = sa.customer_tiers(f, as_of="2024-06-30", scheme="guide_000").set_index("account_id")
     assert v.loc["K10", "score"] == 60.0 and v.loc["K10", "tier"] == "B"  # >= 100万, no need
@@ -343,3 +350,75 @@ def test_workbook_in_the_guides_layout(tmp_path):
     assert all(c.fill.start_color.rgb == FILL_BAD for c in done if c.value and c.value < 0.8)
     assert not any(c.fill.start_color.rgb == FILL_GOOD for c in done)  # nobody at 100%
     assert not io.BytesIO(p.read_bytes()).read(2) != b"PK"
+
+
+def test_collection_rate_from_paid_amounts():
+    orders = pd.DataFrame(
+        {
+            "order_id": ["O1", "O2"],
+            "account_id": ["A", "B"],
+            "ordered_at": ["2024-01-10", "2024-01-20"],
+            "amount": [100.0, 300.0],
+            "owner": ["x", "x"],
+            "paid_amount": [100.0, 200.0],
+        }
+    )
+    t = pd.DataFrame(
+        {
+            "period": ["2024-01"],
+            "owner": ["x"],
+            "target_amount": [500.0],
+            "target_collection_rate": [0.9],
+            "target_new_customers": [4.0],
+        }
+    )
+    ds = sa.read_dataset(
+        {"opportunities": won_deals([("x", "2024-01-10", 100.0)]), "orders": orders, "targets": t}
+    )
+    s = sa.target_sheet(ds, period="M", as_of="2024-01-31").set_index("metric")
+    assert s.loc["collection_rate", "actual"] == pytest.approx(300 / 400)  # paid / ordered
+    assert s.loc["collection_rate", "attainment"] == pytest.approx(0.75 / 0.9)
+    assert s.loc["new_customers", "actual"] == 2.0  # A and B bought first in January
+    assert s.attrs["notes"] == []
+
+
+def test_full_review_workbook_and_plots(tmp_path, sample_ds):
+    import matplotlib.pyplot as plt
+
+    a = sa.attainment(sample_ds, period="Q", as_of="2026-05-15")
+    g = sa.growth(sample_ds, period="Q", as_of="2026-05-15")
+    m = sa.product_mix(sample_ds, period="Q", as_of="2026-05-15")
+    c = sa.customer_activity(sample_ds, period="Q", as_of="2026-05-15")
+    t = sa.tier_migration(sample_ds, start="2025-05-15", end="2026-05-15")
+    u = sa.underperformers(sample_ds, as_of="2026-05-15")
+    p = sa.write_review(
+        tmp_path / "r.xlsx",
+        attainment=a,
+        underperformers=u,
+        growth=g,
+        product_mix=m,
+        customers=c,
+        tiers=t,
+    )
+    wb = openpyxl.load_workbook(p)
+    assert wb.sheetnames == [
+        "Summary",
+        "Attainment",
+        "Underperformers",
+        "Growth",
+        "Product mix",
+        "Customers",
+        "Tiers",
+    ]
+    assert wb["Growth"].freeze_panes == "A2"
+    summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows()}
+    assert summary["Tier scheme"] == "guide_003" and summary["Period"] == "2026Q2"
+    for draw, data in (
+        (sa.plot_attainment, a),
+        (sa.plot_growth, g),
+        (sa.plot_product_share, m),
+        (sa.plot_tier_migration, t),
+    ):
+        fig, ax = plt.subplots()
+        assert draw(data, ax=ax) is ax
+        plt.close(fig)

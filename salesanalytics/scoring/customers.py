@@ -176,7 +176,9 @@ def customer_tiers(
     -------
     DataFrame
         The features plus ``tenure_years``, ``tier``, ``tier_zh``, ``cadence``,
-        ``cadence_days``, ``service_records_per_month`` and ``scheme``;
+        ``cadence_days``, ``service_records_per_month`` and ``scheme``; with activities
+        (or a ``service_records`` column) ``service_records`` in the month to ``as_of`` and
+        ``service_ok`` (VIP: at least 2 a month [003]; empty for tiers without a quota);
         ``attrs["scheme"]`` names the scheme in every table built from it.
 
     Examples
@@ -248,6 +250,19 @@ def customer_tiers(
     f["service_records_per_month"] = tier.map(
         lambda x: by_tier.get(x, {}).get("service_records_per_month", np.nan)
     ).astype(float)
+    if (
+        isinstance(data, Dataset)
+        and data.activities is not None
+        and "account_id" in data.activities
+    ):
+        act = data.activities
+        recent = act[(act["occurred_at"] > t - pd.DateOffset(months=1)) & (act["occurred_at"] <= t)]
+        f["service_records"] = (
+            f["account_id"].map(recent.groupby("account_id").size()).fillna(0).astype(int)
+        )
+    if "service_records" in f:
+        need_n = f["service_records_per_month"]
+        f["service_ok"] = (f["service_records"] >= need_n).where(need_n.notna())
     f["scheme"] = s["name"]
     f.attrs = {"as_of": str(t.date()), "scheme": s["name"], "source": s.get("source", "")}
     return f
