@@ -30,7 +30,7 @@ def test_largest_remainder_sums_exactly():
 
 def test_decompose_target_by_history_equal_and_weights(pace_ds):
     # history 2023: x 100 in January, y 300 in March -> 25% / 75%
-    h = sa.decompose_target(1001, pace_ds, by="owner", year=2024)
+    h = sa.decompose_target(1001, pace_ds, by="owner", as_of="2023-12-31")  # year 2024
     assert h[["period", "owner"]].values.tolist() == [["2024-01", "x"], ["2024-03", "y"]]
     assert h["target_amount"].tolist() == [250.0, 751.0]  # 250.25 / 750.75, remainder to y
     # equal: 1000 over 2 reps x 12 months = 41.67 each: 16 cells of 42, 8 of 41

@@ -44,7 +44,7 @@ def decompose_target(
     dataset: Dataset | None = None,
     *,
     by: str | Sequence[str],
-    year: int,
+    year: int | None = None,
     method: str | Mapping = "history",
     as_of=None,
     unit: float = 1.0,
@@ -62,6 +62,7 @@ def decompose_target(
 
     Amounts are multiples of ``unit`` (e.g. 10000 for 万元) and sum exactly to ``total``
     (largest-remainder rounding), so the split can be typed into the target sheet as is.
+    ``year`` defaults to the year after ``as_of`` (or after the last closed deal).
 
     Returns
     -------
@@ -78,6 +79,11 @@ def decompose_target(
     (1200000.0, 36)
     """
     by = as_list(by)
+    if year is None:
+        if dataset is None and as_of is None:
+            raise ValueError("year is needed without a dataset or as_of")
+        last = end_of(as_of, *(((dataset.opportunities, "closed_at"),) if dataset else ()))
+        year = last.year + 1
     if not by:
         raise ValueError("by names at least one column (region, product, owner...)")
     months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
