@@ -158,6 +158,16 @@ def test_yoy_mom_and_a_missing_prior_period(pace_ds):
     assert q.loc[("2024Q1", "y"), "bookings_prior_year"] == 0.0  # y's 300 came on Mar 10
 
 
+def test_a_period_is_complete_on_its_last_day(pace_ds):
+    q = sa.attainment(pace_ds, period="Q", as_of="2024-03-31").set_index(["period", "owner"])
+    assert q.loc[("2024Q1", "x"), "complete"]
+    assert q.loc[("2024Q1", "x"), "expected_to_date"] == 650.0  # due in full
+    # whole quarters compared: x 340 vs 100, y 280 vs 300
+    assert q.loc[("2024Q1", "x"), "yoy"] == pytest.approx(2.4)
+    assert q.loc[("2024Q1", "y"), "yoy"] == pytest.approx(280 / 300 - 1)
+    assert q.loc[("2024Q1", "z"), "lagging"]  # 260 / 650 = 40%
+
+
 def test_rollups_sum_and_total_rows_are_checked(pace_ds):
     child = sa.attainment(pace_ds, period="Q", by=["team", "owner"], as_of="2024-03-31")
     parent = sa.attainment(pace_ds, period="Q", by="team", as_of="2024-03-31")

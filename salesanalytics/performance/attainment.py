@@ -59,7 +59,7 @@ def attainment(
     """Bookings against target per period and ``by`` (owner, team, region...), with pace.
 
     Periods after ``as_of`` are left out; the period holding ``as_of`` is marked
-    ``complete=False``. Its ``expected_to_date`` is the share of the target due by
+    ``complete=False`` (unless ``as_of`` is its last day). Its ``expected_to_date`` is the share of the target due by
     ``as_of``: ``pace="linear"`` by elapsed working days (Monday to Friday, minus
     ``holidays``; the ``as_of`` day counts as elapsed), ``pace="seasonal"`` by the share of
     the bookings that the same period of earlier years (all reps pooled) had booked by the
@@ -116,7 +116,8 @@ def attainment(
     with np.errstate(divide="ignore", invalid="ignore"):
         out["attainment"] = np.where(out["target"] > 0, out["bookings"] / out["target"], np.nan)
     out["gap"] = out["target"] - out["bookings"]
-    out["complete"] = out["period"] < now
+    full = bool(end >= current.end_time - pd.Timedelta(microseconds=1))  # as_of = last day
+    out["complete"] = (out["period"] < now) | ((out["period"] == now) & full)
     if pace == "linear":
         share, pace_note = _working_day_share(current, end, holidays), "working days"
     else:
@@ -133,7 +134,7 @@ def attainment(
         ("yoy", "bookings_prior_year", per_year),
         ("mom", "bookings_prior_period", 1),
     ):
-        out[prior_col] = _prior(w, out, by, freq, lag, current, end, start)
+        out[prior_col] = _prior(w, out, by, freq, lag, None if full else current, end, start)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[name] = np.where(out[prior_col] > 0, out["bookings"] / out[prior_col] - 1, np.nan)
     out = out.sort_values(["period", *by], kind="mergesort").reset_index(drop=True)

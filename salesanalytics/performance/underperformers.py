@@ -23,10 +23,11 @@ def underperformers(
 ) -> pd.DataFrame:
     """Reps below ``threshold`` x the team average in each of the last ``months`` months.
 
-    The last ``months`` complete months before ``as_of`` are compared; the team average is
-    the mean over the reps with any won deal in the window (a rep with none counts as 0 in
-    every month), within each ``team`` value when ``team`` names a column, else over all
-    reps. ``measure``: ``"bookings"`` or ``"deals"``. The guides coach a rep (or team)
+    The last ``months`` complete months up to ``as_of`` are compared (the month holding
+    ``as_of`` counts only when ``as_of`` is its last day); the team average is the mean
+    over every rep known from the won deals, the targets and the reps table (a rep who
+    won nothing counts as 0), within each ``team`` value when ``team`` names a column,
+    else over all reps. ``measure``: ``"bookings"`` or ``"deals"``. The guides coach a rep (or team)
     20% below average for three months running [001; 009].
 
     Returns

@@ -41,7 +41,7 @@ def write_review(
     tiers: pd.DataFrame | None = None,
     lang: str = "en",
     wan: bool | None = None,
-    title: str = "Sales review",
+    title: str | None = None,
 ) -> Path:
     """Write the review workbook: summary first, then one sheet per view given.
 
@@ -77,6 +77,7 @@ def write_review(
     if lang not in ("en", "zh"):
         raise ValueError(f"lang must be 'en' or 'zh', got {lang!r}")
     zh = lang == "zh"
+    title = title or ("销售业绩回顾" if zh else "Sales review")
     wan = zh if wan is None else wan
     scale = 1e4 if wan else 1.0
     by = [c for c in attainment.attrs.get("by", [attainment.columns[1]])]
@@ -213,7 +214,12 @@ def _summary(ws, att, under, tiers, sheets, zh, title, scale):
     rows = [
         ("报告" if zh else "Report", title),
         ("截至" if zh else "As of", att.attrs.get("as_of", "")),
-        ("周期" if zh else "Period", str(cur["period"].iloc[0]) if len(cur) else ""),
+        (
+            "周期" if zh else "Period",
+            (_period_zh(cur["period"].iloc[0]) if zh else str(cur["period"].iloc[0]))
+            if len(cur)
+            else "",
+        ),
         ("目标" if zh else "Target", float(cur["target"].sum()) / scale),
         ("销售额" if zh else "Booked", float(cur["bookings"].sum()) / scale),
         (
