@@ -147,7 +147,7 @@ def purchases(dataset: Dataset, as_of=None) -> pd.DataFrame:
         w = w.rename(columns={"won_at": "at", "booked": "amount"})
         if "account_id" not in w:
             raise ValueError("customer views need account_id on orders or opportunities")
-        keep = ["account_id", "at", "amount", *[c for c in extra if c in w]]
+        keep = ["account_id", "at", "amount", *[c for c in extra if c in w and c != "status"]]
         o, source = w[keep], "won deals"
     o = o[o["at"] <= end].copy()
     o["amount"] = pd.to_numeric(o["amount"], errors="coerce").astype(float)

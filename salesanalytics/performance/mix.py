@@ -45,27 +45,29 @@ def product_mix(
     o = purchases(dataset, as_of=as_of)
     if product not in o:
         raise ValueError(f"no {product!r} column on {o.attrs['source']}")
+    for col in by:
+        if col not in o:
+            acc = dataset.accounts
+            if acc is None or col not in acc:
+                raise ValueError(f"no {col!r} column on {o.attrs['source']} or accounts")
+            o[col] = o["account_id"].map(
+                acc.drop_duplicates("account_id").set_index("account_id")[col]
+            )
     o = o.assign(period=o["at"].dt.to_period(freq))
     has_cost = "cost" in o
-    agg = {"revenue": ("amount", "sum")}
-    if has_cost:
-        agg["cost"] = ("cost", "sum")
-    g = o.groupby([*by, product, "period"], dropna=False, sort=True).agg(**agg)
     products = sorted(o[product].dropna().astype(str).unique())
     periods = pd.period_range(o["period"].min(), o["period"].max(), freq=freq)
     keys = [()] if not by else sorted(map(tuple, o[by].astype(str).drop_duplicates().to_numpy()))
+    idx = pd.MultiIndex.from_product([products, periods], names=[product, "period"])
     parts = []
     for key in keys:
-        idx = pd.MultiIndex.from_product([products, periods], names=[product, "period"])
-        sub = g.xs(key, level=list(range(len(by)))) if by else g
-        sub = sub.copy()
-        sub.index = (
-            sub.index.set_levels([sub.index.levels[0].astype(str), sub.index.levels[1]])
-            if len(sub)
-            else sub.index
-        )
-        d = sub.reindex(idx).fillna(0.0).reset_index()
-        d[product] = d[product].astype(str)
+        sel = pd.Series(True, index=o.index)
+        for col, v in zip(by, key):
+            sel &= (o[col].astype("string") == v).fillna(False).astype(bool)
+        sub = o[sel].assign(**{product: o.loc[sel, product].astype(str)})
+        cols = ["amount", "cost"] if has_cost else ["amount"]
+        d = sub.groupby([product, "period"])[cols].sum().reindex(idx, fill_value=0.0)
+        d = d.astype(float).rename(columns={"amount": "revenue"}).reset_index()
         total = d.groupby("period")["revenue"].transform("sum")
         prev = d.groupby(product)["revenue"].shift(1)
         prev_total = d.groupby("period")["revenue"].sum().shift(1).reindex(d["period"]).to_numpy()

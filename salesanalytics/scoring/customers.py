@@ -32,9 +32,13 @@ def customer_features(ds: Dataset, as_of=None, *, months: int = 6) -> pd.DataFra
         o = ds.orders.rename(columns={"ordered_at": "at"})[["account_id", "at", "amount"]]
     else:
         won = ds.opportunities[ds.opportunities["status"] == "won"]
-        o = won.rename(columns={"closed_at": "at", "close_amount": "amount"})[
-            ["account_id", "at", "amount"]
-        ]
+        o = pd.DataFrame(
+            {
+                "account_id": won["account_id"],
+                "at": won["closed_at"],
+                "amount": won["close_amount"].fillna(won["amount"]),
+            }
+        )
     o = o[o["at"] <= t]
     since = t - pd.DateOffset(months=months)
     recent = o[o["at"] > since].groupby("account_id")["amount"].sum().rename("purchases_6m")
@@ -121,9 +125,13 @@ def tier_features(ds: Dataset, *, as_of, months: int = 6) -> pd.DataFrame:
         o = ds.orders.rename(columns={"ordered_at": "at"})[["account_id", "at", "amount"]]
     else:
         won = ds.opportunities[ds.opportunities["status"] == "won"]
-        o = won.rename(columns={"closed_at": "at", "close_amount": "amount"})[
-            ["account_id", "at", "amount"]
-        ]
+        o = pd.DataFrame(
+            {
+                "account_id": won["account_id"],
+                "at": won["closed_at"],
+                "amount": won["close_amount"].fillna(won["amount"]),
+            }
+        )
     o = o[o["at"] <= t]
     since = t - pd.DateOffset(months=months)
     ids = set(o["account_id"].dropna())
