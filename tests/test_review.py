@@ -390,7 +390,7 @@ def test_full_review_workbook_and_plots(tmp_path, sample_ds):
     m = sa.product_mix(sample_ds, period="Q", as_of="2026-05-15")
     c = sa.customer_activity(sample_ds, period="Q", as_of="2026-05-15")
     t = sa.tier_migration(sample_ds, start="2025-05-15", end="2026-05-15")
-    u = sa.underperformers(sample_ds, as_of="2026-05-15")
+    u = sa.underperformers(sample_ds, as_of="2026-06-30")
     p = sa.write_review(
         tmp_path / "r.xlsx",
         attainment=a,
@@ -411,6 +411,13 @@ def test_full_review_workbook_and_plots(tmp_path, sample_ds):
         "Tiers",
     ]
     assert wb["Growth"].freeze_panes == "A2"
+    ws = wb["Underperformers"]
+    flag_col = [c.value for c in ws[1]].index("flagged") + 1
+    for r in range(2, ws.max_row + 1):  # flagged reps (Fatima Khan, Chen Wei) filled orange
+        filled = ws.cell(r, 1).fill.start_color.rgb == FILL_FLAG
+        assert filled == bool(ws.cell(r, flag_col).value)
+    assert sum(bool(ws.cell(r, flag_col).value) for r in range(2, ws.max_row + 1)) == 2
+    assert wb["Customers"].cell(2, 5).number_format == "0.0%"  # new_customer_share
     summary = {r[0].value: r[1].value for r in wb["Summary"].iter_rows()}
     assert summary["Tier scheme"] == "guide_003" and summary["Period"] == "2026Q2"
     for draw, data in (
