@@ -125,6 +125,14 @@ def test_linear_pace_mid_quarter_flags_only_the_rep_more_than_20pct_behind(pace_
     # a stricter threshold (15%) flags y too
     s = sa.attainment(pace_ds, period="Q", as_of="2024-02-15", lag_threshold=0.15)
     assert s.loc[s["period"] == "2024Q1", "lagging"].tolist() == [False, True, True]
+    # a holiday on Jan 1 leaves 33 of 64 working days
+    h = sa.attainment(pace_ds, period="Q", as_of="2024-02-15", holidays=["2024-01-01"])
+    assert h.attrs["share_due"] == pytest.approx(33 / 64)
+    # monthly: Feb 1-15 holds 11 of February's 21 working days
+    m = sa.attainment(pace_ds, period="M", as_of="2024-02-15")
+    assert m.attrs["share_due"] == pytest.approx(11 / 21)
+    feb = m[m["period"] == "2024-02"].set_index("owner")
+    assert feb.loc["x", "expected_to_date"] == pytest.approx(200 * 11 / 21)
     # finished periods are due in full: 2023Q1 has no target, so no pace and no flag
     assert np.isnan(a.loc[("2023Q1", "x"), "pace_ratio"]) and not a.loc[("2023Q1", "x"), "lagging"]
 
