@@ -89,6 +89,22 @@ def test_product_mix_by_hand():
     assert feb["contribution"].tolist() == [0.25, -0.25]  # (150-100)/200, (50-100)/200
     assert feb["class"].tolist() == ["star", "to improve"]
     assert "no cost column" in m.attrs["notes"][0]
+    # by a column the orders lack: taken from the accounts table (A North, B and C South)
+    acc = pd.DataFrame({"account_id": ["A", "B", "C"], "region": ["N", "S", "S"]})
+    r = sa.product_mix(
+        sa.read_dataset(
+            {
+                "opportunities": won_deals([("x", "2024-01-01", 1.0)]),
+                "orders": orders,
+                "accounts": acc,
+            }
+        ),
+        period="M",
+        by="region",
+        as_of="2024-02-29",
+    ).set_index(["period", "region", "product"])
+    assert r.loc[("2024-02", "S", "P2"), "share"] == 1.0  # C's 50, nobody bought P1
+    assert r.loc[("2024-02", "N", "P1"), "growth"] == 0.5  # A: 100 -> 150
     c = sa.product_mix(
         sa.read_dataset(
             {
@@ -181,7 +197,7 @@ def test_tiers_by_the_003_rules_with_every_boundary():
     v = sa.customer_tiers(f, as_of="2024-06-30", scheme="guide_000").set_index("account_id")
     assert v.loc["K10", "score"] == 60.0 and v.loc["K10", "tier"] == "B"  # >= 100万, no need
     assert v.loc["K1", "score"] == 42.0 and v.loc["K1", "tier"] == "C"
-    assert v.loc["K7", "score"] == 36.0 and v.loc["K7", "cadence_days"] == 7 * 2 + 16
+    assert v.loc["K7", "score"] == 36.0 and v.loc["K7", "cadence_days"] == 30  # C: monthly
 
 
 def test_tier_migration_and_features_from_orders():
