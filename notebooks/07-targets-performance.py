@@ -26,7 +26,7 @@ stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-05-15"  # date of the review, ISO; later history is ignored
 period: str = "M"  # M for the monthly review, Q for the quarterly one (Y also works)
 pace: str = "linear"  # pace due by as_of: linear (working days) or seasonal (past years)
-lag_threshold: float = 0.2  # lagging = more than this share behind the pace (guide 002)
+lag_threshold: float = 0.2  # flag a rep more than this share behind the pace (guide 002)
 team_column: str = "team"  # targets column for the team roll-up; empty means none
 under_months: int = 3  # months running below the team average that flag a rep (guide 001)
 under_threshold: float = 0.8  # share of the team average a rep must reach each month
