@@ -254,7 +254,6 @@ def _prior(w, out, by, freq, lag, current, end, start) -> np.ndarray:
     """Bookings of each row's prior period (up to the same day for the open period)."""
     first = start.to_period(freq) if start is not None else None
     result = np.full(len(out), np.nan)
-    w_by = w.set_index(by) if by else w
     for i, (_, r) in enumerate(out.iterrows()):
         p = pd.Period(r["period"], freq=freq)
         prior = p - lag
@@ -267,7 +266,6 @@ def _prior(w, out, by, freq, lag, current, end, start) -> np.ndarray:
         for col in by:
             sel &= (w[col].astype("string") == str(r[col])).fillna(False).astype(bool)
         result[i] = float(w.loc[sel, "booked"].sum())
-    del w_by
     return result
 
 
