@@ -220,7 +220,7 @@ def test_tier_migration_and_features_from_orders():
         ["VIP", "normal", 1, "down"],
         ["none", "normal", 1, "up"],
     ]
-    assert m.attrs["scheme"] == "guide_003"
+    assert m.attrs["scheme"] == "guide_003" and (m["scheme"] == "guide_003").all()
 
 
 def test_underperformer_three_months_flagged_two_months_not():

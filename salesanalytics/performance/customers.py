@@ -130,7 +130,8 @@ def tier_migration(
     -------
     DataFrame
         ``from_tier``, ``to_tier``, ``customers``, ``share_of_from`` and ``move``
-        (``up``, ``down`` or ``same`` in the scheme's order); ``attrs["scheme"]``.
+        (``up``, ``down`` or ``same`` in the scheme's order) and ``scheme`` (also in
+        ``attrs["scheme"]``).
 
     Examples
     --------
@@ -158,5 +159,6 @@ def tier_migration(
     out["move"] = np.where(to < fr, "up", np.where(to > fr, "down", "same"))
     out = out.assign(_f=fr, _t=to).sort_values(["_f", "_t"], kind="mergesort")
     out = out.drop(columns=["_f", "_t"]).reset_index(drop=True)
+    out["scheme"] = name
     out.attrs = {"start": str(start), "end": str(end), "scheme": name}
     return out
