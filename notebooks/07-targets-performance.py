@@ -12,18 +12,26 @@
 # ---
 
 # %% [markdown]
-# # 07 · Targets and performance
-# Bookings against target per rep and team for every finished period, the trend, and where
-# the current period is heading: booked so far plus what the open deals are expected to
-# bring in before the period ends (calibrated win-within-horizon probabilities), with an
-# interval and a status per rep: on track, at risk or behind.
+# # 07 · Performance review (monthly or quarterly)
+# The review the guides hold every month or quarter: completion against target and against
+# the pace due by `as_of` (anyone more than 20% behind flagged [002]), YoY and MoM, the team
+# roll-up checked, where the open period is heading, growth over time, product mix, customers
+# new and returning with their tiers ([003] VIP / core / normal / potential), reps below 80%
+# of the team average three months running [001], and the review workbook.
+# `period="M"` is the monthly review, `period="Q"` the quarterly one.
 
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-05-15"  # date of the review, ISO; later history is ignored
-period: str = "Q"  # M, Q or Y; monthly targets add up
+period: str = "M"  # M for the monthly review, Q for the quarterly one (Y also works)
+pace: str = "linear"  # pace due by as_of: linear (working days) or seasonal (past years)
+lag_threshold: float = 0.2  # flag a rep more than this share behind the pace (guide 002)
 team_column: str = "team"  # targets column for the team roll-up; empty means none
+under_months: int = 3  # months running below the team average that flag a rep (guide 001)
+under_threshold: float = 0.8  # share of the team average a rep must reach each month
+tier_scheme: str = "guide_003"  # customer tiers: guide_003 (default) or guide_000 (A/B/C)
+lang: str = "en"  # en, or zh for the guides' own sheet layouts in the workbook
 interval: float = 0.8  # central probability of the projection interval
 n_sims: int = 20000  # simulated outcomes behind each interval
 seed: int = 0  # random seed of the simulation
@@ -31,6 +39,7 @@ output_dir: str = ""  # where tables and figures go; empty means not saved (runn
 
 # %%
 import warnings
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -41,33 +50,59 @@ pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.max_columns", 30)
 warnings.filterwarnings("ignore", message=".*below min_count.*")
 ds = sa.read_dataset(data_dir or None, stages=stages)
-reps = sa.attainment(ds, period=period, by="owner", as_of=as_of)
+reps = sa.attainment(
+    ds, period=period, by="owner", as_of=as_of, pace=pace, lag_threshold=lag_threshold
+)
 sa.save_table(reps, output_dir, "attainment_by_rep")
 print(ds)
+print(f"pace: {reps.attrs['pace_basis']}; {reps.attrs['share_due']:.1%} of the period due")
 
 # %% [markdown]
-# ## Attainment per rep and period (bookings / target)
+# ## The period under review: completion and pace per rep
+# `expected_to_date` is the target due by `as_of`; `pace_ratio` = bookings / that;
+# `lagging` when more than `lag_threshold` behind. `yoy` compares with the same period a
+# year earlier up to the same day (empty when the data do not reach back that far).
+
+# %%
+current = reps[reps["period"] == reps["period"].max()]
+current[
+    ["owner", "target", "bookings", "attainment", "expected_to_date", "pace_ratio", "lagging",
+     "yoy", "mom"]
+]
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+sa.plot_attainment(reps, ax=ax)
+sa.save_figure(fig, output_dir, "attainment")
+plt.show()
+
+# %% [markdown]
+# ## Attainment per rep and period
 
 # %%
 reps.pivot(index="owner", columns="period", values="attainment")
 
 # %% [markdown]
-# ## Team roll-up
+# ## Team roll-up, checked: the reps add up to their team
 
 # %%
 if team_column:
-    teams = sa.attainment(ds, period=period, by=team_column, as_of=as_of)
+    teams = sa.attainment(
+        ds, period=period, by=team_column, as_of=as_of, pace=pace, lag_threshold=lag_threshold
+    )
+    by_rep = sa.attainment(ds, period=period, by=[team_column, "owner"], as_of=as_of)
+    check = sa.check_rollup(by_rep, teams, on=["period", team_column])
     sa.save_table(teams, output_dir, "attainment_by_team")
+    print(f"roll-up mismatches: {int((~check['consistent']).sum())}")
     out = teams.pivot(index=team_column, columns="period", values="attainment")
 else:
     out = "no team roll-up (team_column is empty)"
 out
 
 # %% [markdown]
-# ## The current period: where it is heading
+# ## Where the open period is heading
 # `projected` = booked + expected from the deals open on `as_of` that are won before the
-# period ends. Deals not created yet are not counted, so for a period with weeks left it is
-# a floor. `run_rate` (booked / share of the period elapsed) is the naive alternative.
+# period ends (a floor: deals not created yet are not counted).
 
 # %%
 pacing = sa.period_pacing(
@@ -84,14 +119,82 @@ sa.save_figure(fig, output_dir, "pacing")
 plt.show()
 
 # %% [markdown]
-# ## Who needs attention
-# Reps behind, or at risk with less than half of the target booked.
+# ## Growth over time
+# MoM and YoY; trend and seasonality once two full years exist.
 
 # %%
-pacing[
-    (pacing["owner"] != "(total)")
-    & (
-        (pacing["status"] == "behind")
-        | ((pacing["status"] == "at risk") & (pacing["booked"] < 0.5 * pacing["target"]))
+grow = sa.growth(ds, period=period, as_of=as_of)
+sa.save_table(grow, output_dir, "growth")
+print(grow.attrs["decomposition"])
+fig, ax = plt.subplots(figsize=(8, 3.5))
+sa.plot_growth(grow, ax=ax)
+sa.save_figure(fig, output_dir, "growth")
+plt.show()
+
+# %% [markdown]
+# ## Product mix: share, contribution to growth, star products
+
+# %%
+mix = sa.product_mix(ds, period=period, as_of=as_of)
+sa.save_table(mix, output_dir, "product_mix")
+print("; ".join(mix.attrs["notes"]) or "margin included")
+mix[mix["period"] == mix["period"].max()]
+
+# %%
+fig, ax = plt.subplots(figsize=(8, 3.5))
+sa.plot_product_share(mix, ax=ax)
+sa.save_figure(fig, output_dir, "product_share")
+plt.show()
+
+# %% [markdown]
+# ## Customers: new and returning, repeat rate, churn against its ceiling
+
+# %%
+customers = sa.customer_activity(ds, period=period, as_of=as_of)
+sa.save_table(customers, output_dir, "customers")
+customers.tail(6)
+
+# %% [markdown]
+# ## Customer tiers and how customers moved since a year ago
+
+# %%
+tiers = sa.customer_tiers(ds, as_of=as_of, scheme=tier_scheme)
+start = str((pd.Timestamp(as_of) - pd.DateOffset(years=1)).date())
+moves = sa.tier_migration(ds, start=start, end=as_of, scheme=tier_scheme)
+sa.save_table(tiers, output_dir, "customer_tiers")
+print(f"scheme {tiers.attrs['scheme']} ({tiers.attrs['source']})")
+print(tiers["tier"].value_counts().to_string())
+fig, ax = plt.subplots(figsize=(5, 4))
+sa.plot_tier_migration(moves, ax=ax)
+sa.save_figure(fig, output_dir, "tier_migration")
+plt.show()
+
+# %% [markdown]
+# ## Reps below the team average month after month
+
+# %%
+under = sa.underperformers(ds, months=under_months, threshold=under_threshold, as_of=as_of)
+sa.save_table(under, output_dir, "underperformers")
+under
+
+# %% [markdown]
+# ## Target sheet and the review workbook
+# Every target row with its actual value; the workbook holds a summary and one sheet per
+# view (`lang="zh"`: the guides' layouts, amounts in 万元).
+
+# %%
+sheet = sa.target_sheet(ds, period=period, as_of=as_of)
+if output_dir:
+    path = sa.write_review(
+        Path(output_dir) / f"review_{period}.xlsx",
+        attainment=reps,
+        targets=sheet,
+        underperformers=under,
+        growth=grow,
+        product_mix=mix,
+        customers=customers,
+        tiers=moves,
+        lang=lang,
     )
-][["owner", "target", "booked", "projected", "low", "high", "status"]]
+    print(f"workbook written: {path.name}")
+sheet[sheet["period"] == sheet["period"].max()]
