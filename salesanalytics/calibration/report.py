@@ -8,10 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import log_loss, roc_auc_score
 
 from ..dataset import Dataset
-from ..funnel._common import wilson
+from ..metrics import (
+    auc,
+    brier_decomposition,
+    brier_score,
+    expected_calibration_error,
+    log_loss,
+    reliability_table,
+    wilson,
+)
 from ..funnel.transitions import stage_transitions
 from ..snapshot import pipeline_as_of
 
@@ -106,38 +113,19 @@ def score_predictions(
     for name, g in pred.groupby(group, sort=False):
         p = g["p"].clip(0, 1).fillna(g["y"].mean()).to_numpy()
         y = g["y"].to_numpy()
-        k = np.minimum((p * bins).astype(int), bins - 1)
-        tab = (
-            pd.DataFrame({"k": k, "p": p, "y": y})
-            .groupby("k")
-            .agg(
-                n=("y", "size"),
-                mean_predicted=("p", "mean"),
-                observed=("y", "mean"),
-                wins=("y", "sum"),
-            )
-        )
+        tab = reliability_table(p, y, bins)
         base = y.mean()
-        n = len(y)
-        reliability = float((tab["n"] * (tab["mean_predicted"] - tab["observed"]) ** 2).sum() / n)
-        resolution = float((tab["n"] * (tab["observed"] - base) ** 2).sum() / n)
         rows.append(
             {
                 group: name,
-                "n": n,
+                "n": len(y),
                 "observed_rate": base,
                 "mean_predicted": p.mean(),
-                "brier": float(np.mean((p - y) ** 2)),
-                "reliability": reliability,
-                "resolution": resolution,
-                "uncertainty": float(base * (1 - base)),
-                "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
-                "ece": float(
-                    (tab["n"] * (tab["mean_predicted"] - tab["observed"]).abs()).sum() / n
-                ),
-                "auc": float(roc_auc_score(y, p))
-                if 0 < y.sum() < n and np.ptp(p) > 0
-                else float("nan"),
+                "brier": brier_score(p, y),
+                **brier_decomposition(p, y, bins),
+                "log_loss": log_loss(p, y),
+                "ece": expected_calibration_error(p, y, bins),
+                "auc": auc(y, p) if np.ptp(p) > 0 else float("nan"),
             }
         )
         lo, hi = wilson(tab["wins"], tab["n"])

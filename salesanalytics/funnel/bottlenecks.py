@@ -55,7 +55,9 @@ def find_bottlenecks(
     min_count: int = 30,
     split=None,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Ranked (stage, segment) cells whose conversion is lower, or dwell longer, than benchmark.
 
@@ -87,8 +89,15 @@ def find_bottlenecks(
     >>> b.loc[0, ["stage", "channel"]].tolist()
     ['proposal', 'trade_show']
     """
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     if by not in t.columns:
         raise ValueError(f"unknown segment column {by!r}")
     if benchmark == "previous":

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from ..dataset import Dataset
+from ..view import View, view_as_of
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
 
@@ -27,10 +28,17 @@ def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
     return float(d[hit[0]]) if len(hit) else float("nan")
 
 
-def _transitions(ds, transitions, as_of, **kw) -> pd.DataFrame:
+def _transitions(
+    ds, transitions, as_of, *, stage_history=None, opportunities=None, stages=None
+) -> pd.DataFrame:
+    """The transitions given, a View's cached ones, or computed from the tables."""
+    view_as_of(ds, as_of)  # a View given another as_of: ValueError
     if transitions is not None:
         return transitions
-    hist, opps, cfg = inputs(ds, kw.get("stage_history"), kw.get("opportunities"), kw.get("stages"))
+    if isinstance(ds, View) and stage_history is None and opportunities is None and stages is None:
+        return stage_transitions(ds, as_of=as_of)
+    as_of = view_as_of(ds, as_of)
+    hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
     return stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
 
 
@@ -41,7 +49,9 @@ def stage_dwell(
     as_of=None,
     timeout_factor: float = 1.5,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Days spent in each stage, per segment, with open deals counted as censored.
 
@@ -60,8 +70,15 @@ def stage_dwell(
     >>> list(d.columns[:4])
     ['stage', 'visits', 'completed', 'open']
     """
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     by = as_list(by)
     team_mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
     late = t["dwell_days"] > t["stage"].map(team_mean) * timeout_factor
@@ -98,13 +115,22 @@ def stale_deals(
     as_of=None,
     factor: float = 1.5,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Open deals whose time in their current stage exceeds ``factor`` x the stage mean.
 
     The stage mean is the team-wide mean dwell of finished visits. Sorted by how far over.
     """
-    t = _transitions(ds, transitions, as_of, **frames)
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
     mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
     cur = t[t["censored"]].copy()
     cur["stage_mean_days"] = cur["stage"].map(mean)
@@ -142,7 +168,9 @@ def rep_dwell(
     alpha: float = 0.05,
     min_visits: int = 10,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Per rep and stage: average, max, min dwell, deals at or below vs above the team mean.
 
@@ -152,8 +180,15 @@ def rep_dwell(
     A row with stage ``"(all stages)"`` compares the rep's stage-adjusted dwell (each
     visit divided by its stage's team mean) across the whole funnel.
     """
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     done = t[~t["censored"]].copy()
     team = done.groupby("stage")["dwell_days"].mean()
     done["team_mean"] = done["stage"].map(team)
