@@ -22,7 +22,7 @@ from .schema import TABLES
 if TYPE_CHECKING:  # pragma: no cover
     from .dataset import Dataset
 
-__all__ = ["View", "view_as_of"]
+__all__ = ["View", "explicit_frames", "rewind", "view_as_of"]
 
 #: Table -> the column that dates its rows; rows dated after ``as_of`` are not known then.
 EVENT_DATES = {
@@ -169,6 +169,20 @@ def view_as_of(ds, as_of):
             "for another date, or leave as_of out"
         )
     return ds.as_of
+
+
+def rewind(ds, as_of) -> tuple:
+    """``(ds, as_of)`` for an earlier look: a View becomes ``(ds.at(as_of), as_of)``.
+
+    For calls that refit on an earlier date inside a fit (an inner out-of-time check).
+    """
+    return (ds.at(as_of), as_of) if isinstance(ds, View) else (ds, as_of)
+
+
+def explicit_frames(stage_history=None, opportunities=None, stages=None) -> dict:
+    """The table overrides actually given, as keywords for another call."""
+    given = {"stage_history": stage_history, "opportunities": opportunities, "stages": stages}
+    return {k: v for k, v in given.items() if v is not None}
 
 
 def _cut(df: pd.DataFrame, table: str, end: pd.Timestamp) -> pd.DataFrame:
