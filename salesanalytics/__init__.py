@@ -62,6 +62,7 @@ from .scoring import (
 )
 from .snapshot import pipeline_as_of
 from .stages import StageConfig, load_stages
+from .view import View
 
 try:
     __version__ = version("salesanalytics")
@@ -134,4 +135,5 @@ __all__ = [
     "read_dataset",
     "read_table",
     "load_column_map",
+    "View",
 ]

@@ -63,8 +63,7 @@ def parse_as_of(as_of) -> pd.Timestamp:
             value = None
         if value is None or not as_of.strip()[:4].isdigit():
             raise ValueError(
-                "as_of must be an ISO date or datetime (YYYY-MM-DD[ HH:MM[:SS]]), "
-                f"got {as_of!r}"
+                f"as_of must be an ISO date or datetime (YYYY-MM-DD[ HH:MM[:SS]]), got {as_of!r}"
             )
         if value.tzinfo is not None:
             raise ValueError(f"as_of must be a local (naive) time like the data, got {as_of!r}")

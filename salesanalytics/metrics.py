@@ -125,7 +125,9 @@ def log_loss(p, y, eps: float = 1e-6) -> float:
     """
     from sklearn.metrics import log_loss as _log_loss
 
-    return float(_log_loss(np.asarray(y), np.clip(np.asarray(p, float), eps, 1 - eps), labels=[0, 1]))
+    return float(
+        _log_loss(np.asarray(y), np.clip(np.asarray(p, float), eps, 1 - eps), labels=[0, 1])
+    )
 
 
 def auc(y, score) -> float:

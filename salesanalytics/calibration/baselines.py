@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
 from .._time import as_of_ts
+from ..dataset import Dataset
 from ..funnel.transitions import stage_transitions
 from ..stages import load_stages
 from ..view import View, view_as_of
@@ -80,9 +80,7 @@ class GlobalWinRate(_Baseline):
         stages=None,
     ):
         """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, _ = self._prepare(
-            dataset, as_of, transitions, stage_history, opportunities, stages
-        )
+        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         last = t.drop_duplicates("opportunity_id", keep="last")["outcome"]
         won, lost = (last == "won").sum(), (last == "lost").sum()
         self.rate_ = float(won / (won + lost)) if won + lost else float("nan")
@@ -114,9 +112,7 @@ class EmpiricalStageRate(_Baseline):
         stages=None,
     ):
         """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, end = self._prepare(
-            dataset, as_of, transitions, stage_history, opportunities, stages
-        )
+        t, end = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         v = stage_visits(t, end)
         closed = v[v["fate"].notna()]
         g = closed.groupby("stage")["fate"].agg(lambda f: float((f == "won").mean()))
@@ -150,9 +146,7 @@ class NaiveBayesOdoo(_Baseline):
         stages=None,
     ):
         """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, _ = self._prepare(
-            dataset, as_of, transitions, stage_history, opportunities, stages
-        )
+        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         last = t.drop_duplicates("opportunity_id", keep="last")
         closed = last[last["outcome"].isin(["won", "lost"])]
         won = closed["outcome"] == "won"

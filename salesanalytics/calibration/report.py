@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..funnel.transitions import stage_transitions
 from ..metrics import (
     auc,
     brier_decomposition,
@@ -19,8 +20,8 @@ from ..metrics import (
     reliability_table,
     wilson,
 )
-from ..funnel.transitions import stage_transitions
 from ..snapshot import pipeline_as_of
+from ..view import rewind
 
 __all__ = ["CalibrationReport", "calibration_report", "score_predictions", "snapshot_predictions"]
 
@@ -68,9 +69,11 @@ def snapshot_predictions(
         todo = [s for s in snapshots if s >= fit_at and (until is None or s < until)]
         if not todo:
             continue
-        fitted = {name: copy.deepcopy(m).fit(dataset, as_of=fit_at) for name, m in models.items()}
+        fitted = {
+            name: copy.deepcopy(m).fit(*rewind(dataset, fit_at)) for name, m in models.items()
+        }
         for snap in todo:
-            deals = pipeline_as_of(dataset, snap)
+            deals = pipeline_as_of(*rewind(dataset, snap))
             y = deals["opportunity_id"].map(fate)
             deals = deals[y.isin(["won", "lost"])].reset_index(drop=True)
             yy = (deals["opportunity_id"].map(fate) == "won").astype(int).to_numpy()

@@ -55,6 +55,11 @@ def stage_dwell(
 ) -> pd.DataFrame:
     """Days spent in each stage, per segment, with open deals counted as censored.
 
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
+
     Returns
     -------
     DataFrame
@@ -122,6 +127,11 @@ def stale_deals(
     """Open deals whose time in their current stage exceeds ``factor`` x the stage mean.
 
     The stage mean is the team-wide mean dwell of finished visits. Sorted by how far over.
+
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
     """
     t = _transitions(
         ds,
@@ -179,6 +189,11 @@ def rep_dwell(
     against the rest of the team says it is more than noise (``p_value < alpha``).
     A row with stage ``"(all stages)"`` compares the rep's stage-adjusted dwell (each
     visit divided by its stage's team mean) across the whole funnel.
+
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
     """
     t = _transitions(
         ds,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..dataset import Dataset
-from ..stages import StageConfig
 from .._grouping import segment_columns
 from .._time import as_of_ts
+from ..dataset import Dataset
+from ..stages import StageConfig
 from ..view import View, view_as_of
 from ._common import inputs
 
@@ -67,11 +67,14 @@ def stage_transitions(
     Parameters
     ----------
     ds
-        A Dataset (or pass ``stage_history`` and ``opportunities``).
+        A Dataset, a View (``dataset.at(as_of)``: its transitions are computed once and a
+        copy is returned), or None with ``stage_history`` and ``opportunities``.
+    stage_history, opportunities, stages
+        Tables and stage config to use instead of the dataset's.
     as_of
         Snapshot: history after it is ignored, and a visit still running at ``as_of`` is
         ``open`` (censored: its dwell so far is not a finished dwell). Default: latest date
-        in the data.
+        in the data. Given a View: the view's (another date is a ValueError).
     reentry
         ``"all"`` keeps every visit; ``"first"`` / ``"last"`` keep one visit per deal and
         stage (the outcome and dwell of that visit).

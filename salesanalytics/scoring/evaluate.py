@@ -121,12 +121,7 @@ def evaluate_scorecard(
     gd["lift"] = gd["rate"] / max(y.mean(), 1e-12)
     gd["cumulative_share_of_conversions"] = gd["converted"].cumsum() / max(y.sum(), 1)
     p = _probability(s.astype(float), y, method, seed)
-    rel = (
-        reliability_table(p, y, 10)
-        .drop(columns="wins")
-        .rename_axis("bin")
-        .reset_index()
-    )
+    rel = reliability_table(p, y, 10).drop(columns="wins").rename_axis("bin").reset_index()
     auc_ = auc(y, s)
     return ScorecardEvaluation(
         tiers,
