@@ -343,7 +343,7 @@ def test_an_out_of_time_report_on_a_view_scores_only_fates_known_then(views):
     r = sa.calibration_report({"global": sa.GlobalWinRate()}, v, "2025-09-30")
     closed = v.opportunities.set_index("opportunity_id")["status"]
     assert closed.reindex(r.predictions["opportunity_id"]).isin(["won", "lost"]).all()
-    assert r.scores.attrs["snapshots"] == ["2025-09-30", "2025-10-01", "2025-11-01"]
+    assert r.scores.attrs["snapshots"] == ["2025-09-30", "2025-10-01", "2025-11-01", "2025-12-01"]
     again = sa.calibration_report({"global": sa.GlobalWinRate()}, future, "2025-09-30")
     pd.testing.assert_frame_equal(r.scores, again.scores)
     with pytest.raises(ValueError):
