@@ -66,8 +66,17 @@ print(f"pace: {reps.attrs['pace_basis']}; {reps.attrs['share_due']:.1%} of the p
 # %%
 current = reps[reps["period"] == reps["period"].max()]
 current[
-    ["owner", "target", "bookings", "attainment", "expected_to_date", "pace_ratio", "lagging",
-     "yoy", "mom"]
+    [
+        "owner",
+        "target",
+        "bookings",
+        "attainment",
+        "expected_to_date",
+        "pace_ratio",
+        "lagging",
+        "yoy",
+        "mom",
+    ]
 ]
 
 # %%

@@ -22,6 +22,7 @@ import types
 # through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
 # not the submodule, exactly as the former eager `from .clean import clean` did.
 _LAZY: dict[str, str] = {
+    "View": "view",
     "check_rollup": "performance",
     "customer_activity": "performance",
     "customer_tiers": "scoring",
@@ -293,4 +294,5 @@ __all__ = [
     "tier_migration",
     "underperformers",
     "write_review",
+    "View",
 ]

@@ -7,6 +7,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from .clean.sources import stage_history_from_customer_rows, stage_history_from_
 from .io import TABLE_SUFFIXES, read_sql, read_table
 from .schema import TABLES, DataContractError
 from .stages import StageConfig, load_stages
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .view import View
 
 __all__ = ["Dataset", "read_dataset", "find_table_files"]
 
@@ -74,6 +78,22 @@ class Dataset:
         return pd.DataFrame(rows, columns=["table", "source", *COUNTS]).astype(
             {k: "int64" for k in COUNTS}
         )
+
+    def at(self, as_of) -> View:
+        """The history as known at ``as_of``: a :class:`~salesanalytics.view.View`.
+
+        ``as_of`` is an ISO date or datetime (a bare date means the end of that day). Every
+        analysis accepts the view in place of the dataset and uses its ``as_of``.
+
+        Examples
+        --------
+        >>> v = read_dataset().at("2025-12-31")
+        >>> str(v.as_of)
+        '2025-12-31 23:59:59.999999'
+        """
+        from .view import View
+
+        return View(self, as_of)
 
     def __repr__(self) -> str:
         parts = ", ".join(f"{t}={len(df):,}" for t, df in self.tables.items()) or "no tables"

@@ -5,26 +5,34 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._time import as_of_ts
 from ..dataset import Dataset
-from ..funnel._common import as_of_ts
 from ..funnel.transitions import stage_transitions
 from ..stages import load_stages
+from ..view import View, view_as_of
 from .model import stage_visits
 
 __all__ = ["ConfiguredProbabilities", "GlobalWinRate", "EmpiricalStageRate", "NaiveBayesOdoo"]
 
 
 class _Baseline:
-    def _prepare(self, dataset, as_of, transitions, frames):
+    def _prepare(self, dataset, as_of, transitions, stage_history, opportunities, stages):
+        as_of = view_as_of(dataset, as_of)
         if as_of is None:
             raise ValueError("fit needs as_of")
         self.stages_ = load_stages(
-            getattr(self, "stages", None) or (dataset.stages if dataset else frames.get("stages"))
+            getattr(self, "stages", None) or (dataset.stages if dataset else stages)
         )
         t = (
             transitions
             if transitions is not None
-            else stage_transitions(dataset, as_of=as_of, **frames)
+            else stage_transitions(
+                dataset,
+                as_of=as_of,
+                stage_history=stage_history,
+                opportunities=opportunities,
+                stages=stages,
+            )
         )
         end = as_of_ts(t.attrs["as_of"])
         return t[t["entered_at"] <= end], end
@@ -36,8 +44,19 @@ class ConfiguredProbabilities(_Baseline):
     def __init__(self, stages=None) -> None:
         self.stages = stages
 
-    def fit(self, dataset: Dataset | None = None, as_of=None, **kw):
-        self.stages_ = load_stages(self.stages or (dataset.stages if dataset else kw.get("stages")))
+    def fit(
+        self,
+        dataset: Dataset | View | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
+    ):
+        """Nothing to learn: the probabilities come from the stage config."""
+        view_as_of(dataset, as_of)  # a View given another as_of: ValueError
+        self.stages_ = load_stages(self.stages or (dataset.stages if dataset else stages))
         return self
 
     def predict_proba(self, deals: pd.DataFrame) -> pd.Series:
@@ -47,8 +66,21 @@ class ConfiguredProbabilities(_Baseline):
 class GlobalWinRate(_Baseline):
     """One number: won / (won + lost) of the deals closed by ``as_of``."""
 
-    def fit(self, dataset: Dataset | None = None, as_of=None, *, transitions=None, **frames):
-        t, _ = self._prepare(dataset, as_of, transitions, frames)
+    def __init__(self, stages=None) -> None:
+        self.stages = stages
+
+    def fit(
+        self,
+        dataset: Dataset | View | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
+    ):
+        """Learn from what was known at ``as_of`` (a View's own by default)."""
+        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         last = t.drop_duplicates("opportunity_id", keep="last")["outcome"]
         won, lost = (last == "won").sum(), (last == "lost").sum()
         self.rate_ = float(won / (won + lost)) if won + lost else float("nan")
@@ -66,8 +98,21 @@ class EmpiricalStageRate(_Baseline):
     come fast and wins need every stage: the rate is far too low).
     """
 
-    def fit(self, dataset: Dataset | None = None, as_of=None, *, transitions=None, **frames):
-        t, end = self._prepare(dataset, as_of, transitions, frames)
+    def __init__(self, stages=None) -> None:
+        self.stages = stages
+
+    def fit(
+        self,
+        dataset: Dataset | View | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
+    ):
+        """Learn from what was known at ``as_of`` (a View's own by default)."""
+        t, end = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         v = stage_visits(t, end)
         closed = v[v["fate"].notna()]
         g = closed.groupby("stage")["fate"].agg(lambda f: float((f == "won").mean()))
@@ -90,8 +135,18 @@ class NaiveBayesOdoo(_Baseline):
         self.fields = tuple(fields)
         self.smoothing = smoothing
 
-    def fit(self, dataset: Dataset | None = None, as_of=None, *, transitions=None, **frames):
-        t, _ = self._prepare(dataset, as_of, transitions, frames)
+    def fit(
+        self,
+        dataset: Dataset | View | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
+    ):
+        """Learn from what was known at ``as_of`` (a View's own by default)."""
+        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
         last = t.drop_duplicates("opportunity_id", keep="last")
         closed = last[last["outcome"].isin(["won", "lost"])]
         won = closed["outcome"] == "won"

@@ -15,6 +15,7 @@ from ..funnel._common import as_list, wilson
 from ..funnel._common import as_of_ts as end_of
 from ..funnel.transitions import stage_transitions
 from ..stages import StageConfig, load_stages
+from ..view import explicit_frames, rewind, view_as_of
 from .estimators import CompetingRisks, aalen_johansen, shrink
 
 __all__ = ["StageProbabilityModel", "stage_visits"]
@@ -127,9 +128,13 @@ class StageProbabilityModel:
         as_of=None,
         *,
         transitions: pd.DataFrame | None = None,
-        **frames,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
     ) -> StageProbabilityModel:
         """Learn from what was known at ``as_of`` (history after it is ignored)."""
+        as_of = view_as_of(dataset, as_of)  # a View: its own as_of
+        frames = explicit_frames(stage_history, opportunities, stages)
         if as_of is None:
             raise ValueError("fit needs as_of: the date the estimate is made on")
         cfg = load_stages(
@@ -256,7 +261,7 @@ class StageProbabilityModel:
         ]
         snaps = [inner + pd.Timedelta(days=d) for d in range(0, self.VALIDATION_DAYS - 29, 30)]
         deals = (
-            [pipeline_as_of(dataset, s.normalize(), **frames) for s in snaps]
+            [pipeline_as_of(*rewind(dataset, s.normalize()), **frames) for s in snaps]
             if dataset is not None or frames
             else []
         )
@@ -279,7 +284,7 @@ class StageProbabilityModel:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    model.fit(dataset, as_of=inner.normalize(), **frames)
+                    model.fit(*rewind(dataset, inner.normalize()), **frames)
                 except ValueError:
                     continue
             if len(y):

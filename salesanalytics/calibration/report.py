@@ -10,9 +10,17 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ..funnel._common import wilson
 from ..funnel.transitions import stage_transitions
+from ..metrics import (
+    auc,
+    brier_decomposition,
+    brier_score,
+    expected_calibration_error,
+    reliability_table,
+    wilson,
+)
 from ..snapshot import pipeline_as_of
+from ..view import rewind
 
 __all__ = ["CalibrationReport", "calibration_report", "score_predictions", "snapshot_predictions"]
 
@@ -60,9 +68,11 @@ def snapshot_predictions(
         todo = [s for s in snapshots if s >= fit_at and (until is None or s < until)]
         if not todo:
             continue
-        fitted = {name: copy.deepcopy(m).fit(dataset, as_of=fit_at) for name, m in models.items()}
+        fitted = {
+            name: copy.deepcopy(m).fit(*rewind(dataset, fit_at)) for name, m in models.items()
+        }
         for snap in todo:
-            deals = pipeline_as_of(dataset, snap)
+            deals = pipeline_as_of(*rewind(dataset, snap))
             y = deals["opportunity_id"].map(fate)
             deals = deals[y.isin(["won", "lost"])].reset_index(drop=True)
             yy = (deals["opportunity_id"].map(fate) == "won").astype(int).to_numpy()
@@ -101,44 +111,25 @@ def score_predictions(
     pred: pd.DataFrame, *, bins: int = 10, group: str = "model"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brier (with reliability / resolution / uncertainty), log-loss, ECE, AUC; reliability table."""
-    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.metrics import log_loss
 
     rows, rel = [], []
     for name, g in pred.groupby(group, sort=False):
         p = g["p"].clip(0, 1).fillna(g["y"].mean()).to_numpy()
         y = g["y"].to_numpy()
-        k = np.minimum((p * bins).astype(int), bins - 1)
-        tab = (
-            pd.DataFrame({"k": k, "p": p, "y": y})
-            .groupby("k")
-            .agg(
-                n=("y", "size"),
-                mean_predicted=("p", "mean"),
-                observed=("y", "mean"),
-                wins=("y", "sum"),
-            )
-        )
+        tab = reliability_table(p, y, bins)
         base = y.mean()
-        n = len(y)
-        reliability = float((tab["n"] * (tab["mean_predicted"] - tab["observed"]) ** 2).sum() / n)
-        resolution = float((tab["n"] * (tab["observed"] - base) ** 2).sum() / n)
         rows.append(
             {
                 group: name,
-                "n": n,
+                "n": len(y),
                 "observed_rate": base,
                 "mean_predicted": p.mean(),
-                "brier": float(np.mean((p - y) ** 2)),
-                "reliability": reliability,
-                "resolution": resolution,
-                "uncertainty": float(base * (1 - base)),
-                "log_loss": float(log_loss(y, np.clip(p, 1e-6, 1 - 1e-6), labels=[0, 1])),
-                "ece": float(
-                    (tab["n"] * (tab["mean_predicted"] - tab["observed"]).abs()).sum() / n
-                ),
-                "auc": float(roc_auc_score(y, p))
-                if 0 < y.sum() < n and np.ptp(p) > 0
-                else float("nan"),
+                "brier": brier_score(p, y),
+                **brier_decomposition(p, y, bins),
+                "log_loss": log_loss(p, y),
+                "ece": expected_calibration_error(p, y, bins),
+                "auc": auc(y, p) if np.ptp(p) > 0 else float("nan"),
             }
         )
         lo, hi = wilson(tab["wins"], tab["n"])

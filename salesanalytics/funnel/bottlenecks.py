@@ -54,12 +54,16 @@ def find_bottlenecks(
     min_count: int = 30,
     split=None,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Ranked (stage, segment) cells whose conversion is lower, or dwell longer, than benchmark.
 
     Parameters
     ----------
+    ds
+        A Dataset or a View (``dataset.at(as_of)``: its ``as_of`` and cached transitions).
     by
         Segment column (channel, owner, region, product, ...).
     benchmark
@@ -70,6 +74,8 @@ def find_bottlenecks(
         Family-wise significance level (Holm across every tested cell and metric).
     min_count
         Cells with fewer resolved visits are not tested (reported with ``tested=False``).
+    transitions, stage_history, opportunities, stages
+        Precomputed transitions, or tables and stage config replacing the dataset's.
 
     Returns
     -------
@@ -86,84 +92,21 @@ def find_bottlenecks(
     >>> b.loc[0, ["stage", "channel"]].tolist()
     ['proposal', 'trade_show']
     """
-    from scipy import stats
-
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     if by not in t.columns:
         raise ValueError(f"unknown segment column {by!r}")
-    if benchmark == "previous":
-        exits = t["exited_at"].dropna()
-        cut = (
-            pd.Timestamp(split)
-            if split is not None
-            else exits.min() + (exits.max() - exits.min()) / 2
-        )
-        now, before = t[t["exited_at"] >= cut], t[t["exited_at"] < cut]
-        c = _cells(now, by)
-        prev = _cells(before, by).set_index(["stage", by])
-        c = c.set_index(["stage", by])
-        c["rest_advanced"] = prev["advanced"].reindex(c.index).fillna(0).to_numpy()
-        c["rest_resolved"] = prev["resolved"].reindex(c.index).fillna(0).to_numpy()
-        c = c.reset_index()
-    else:
-        c = _cells(t, by)
-    c["value"] = c["advanced"] / c["resolved"]
-    c["value_low"], c["value_high"] = wilson(c["advanced"], c["resolved"])
-    if isinstance(benchmark, str):
-        c["benchmark"] = c["rest_advanced"] / c["rest_resolved"].where(c["rest_resolved"] > 0)
-        pooled = (c["advanced"] + c["rest_advanced"]) / (c["resolved"] + c["rest_resolved"])
-        se = np.sqrt(
-            pooled
-            * (1 - pooled)
-            * (1 / c["resolved"] + 1 / c["rest_resolved"].where(c["rest_resolved"] > 0))
-        )
-        z = (c["value"] - c["benchmark"]) / se
-        c["p_value"] = stats.norm.cdf(z)  # one-sided: lower than benchmark
-    else:
-        rates = (
-            benchmark
-            if isinstance(benchmark, Mapping)
-            else dict.fromkeys(cfg.open_keys, float(benchmark))
-        )
-        c["benchmark"] = c["stage"].map(rates).astype(float)
-        c["p_value"] = stats.binom.cdf(c["advanced"], c["resolved"], c["benchmark"])
-        z = (c["value"] - c["benchmark"]) / np.sqrt(
-            c["benchmark"] * (1 - c["benchmark"]) / c["resolved"]
-        )
-    c["effect"] = z
-    c["metric"] = "conversion"
-    c["count"] = c["resolved"]
-
-    rows = [c]
+    rows = [_conversion_tests(t, by, benchmark, split, cfg)]
     if isinstance(benchmark, str) and benchmark == "rest":
-        done = t[~t["censored"]]
-        dw = []
-        for (stage, seg), g in done.groupby(["stage", by], observed=True, sort=False):
-            rest = done[(done["stage"] == stage) & (done[by] != seg)]["dwell_days"].to_numpy()
-            x = g["dwell_days"].to_numpy()
-            test = stats.mannwhitneyu(x, rest, alternative="greater") if len(rest) else None
-            dw.append(
-                {
-                    "stage": stage,
-                    by: seg,
-                    "metric": "dwell",
-                    "count": len(x),
-                    "value": float(np.median(x)),
-                    "benchmark": float(np.median(rest)) if len(rest) else np.nan,
-                    "p_value": test.pvalue if test else np.nan,
-                    "effect": -stats.norm.isf(test.pvalue) if test and 0 < test.pvalue < 1 else 0.0,
-                }
-            )
-        rows.append(pd.DataFrame(dw))
-    out = pd.concat(rows, ignore_index=True)
-    out["tested"] = out["count"] >= min_count
-    out["p_adjusted"] = np.nan
-    out.loc[out["tested"], "p_adjusted"] = holm(out.loc[out["tested"], "p_value"].to_numpy())
-    out["flagged"] = out["tested"] & (out["p_adjusted"] < alpha)
-    out = out.sort_values(
-        ["flagged", "effect", "stage", by], ascending=[False, True, True, True], kind="mergesort"
-    ).reset_index(drop=True)
+        rows.append(_dwell_tests(t, by))
+    out = _adjust(pd.concat(rows, ignore_index=True), by, alpha, min_count)
     out = _profile(out, t, by)
     cols = [
         "stage",
@@ -194,6 +137,93 @@ def find_bottlenecks(
         "conversion": "advanced / (advanced + lost) of finished visits",
     }
     return out
+
+
+def _conversion_cells(t: pd.DataFrame, by: str, benchmark, split) -> pd.DataFrame:
+    """Advanced/resolved per (stage, segment) and of its comparison group."""
+    if benchmark != "previous":
+        return _cells(t, by)
+    exits = t["exited_at"].dropna()
+    cut = (
+        pd.Timestamp(split) if split is not None else exits.min() + (exits.max() - exits.min()) / 2
+    )
+    now, before = t[t["exited_at"] >= cut], t[t["exited_at"] < cut]
+    c = _cells(now, by)
+    prev = _cells(before, by).set_index(["stage", by])
+    c = c.set_index(["stage", by])
+    c["rest_advanced"] = prev["advanced"].reindex(c.index).fillna(0).to_numpy()
+    c["rest_resolved"] = prev["resolved"].reindex(c.index).fillna(0).to_numpy()
+    return c.reset_index()
+
+
+def _conversion_tests(t: pd.DataFrame, by: str, benchmark, split, cfg) -> pd.DataFrame:
+    """One-sided test per cell: conversion below the benchmark (the rest, a rate, before)."""
+    from scipy import stats
+
+    c = _conversion_cells(t, by, benchmark, split)
+    c["value"] = c["advanced"] / c["resolved"]
+    c["value_low"], c["value_high"] = wilson(c["advanced"], c["resolved"])
+    if isinstance(benchmark, str):
+        c["benchmark"] = c["rest_advanced"] / c["rest_resolved"].where(c["rest_resolved"] > 0)
+        pooled = (c["advanced"] + c["rest_advanced"]) / (c["resolved"] + c["rest_resolved"])
+        se = np.sqrt(
+            pooled
+            * (1 - pooled)
+            * (1 / c["resolved"] + 1 / c["rest_resolved"].where(c["rest_resolved"] > 0))
+        )
+        z = (c["value"] - c["benchmark"]) / se
+        c["p_value"] = stats.norm.cdf(z)  # one-sided: lower than benchmark
+    else:
+        rates = (
+            benchmark
+            if isinstance(benchmark, Mapping)
+            else dict.fromkeys(cfg.open_keys, float(benchmark))
+        )
+        c["benchmark"] = c["stage"].map(rates).astype(float)
+        c["p_value"] = stats.binom.cdf(c["advanced"], c["resolved"], c["benchmark"])
+        z = (c["value"] - c["benchmark"]) / np.sqrt(
+            c["benchmark"] * (1 - c["benchmark"]) / c["resolved"]
+        )
+    c["effect"] = z
+    c["metric"] = "conversion"
+    c["count"] = c["resolved"]
+    return c
+
+
+def _dwell_tests(t: pd.DataFrame, by: str) -> pd.DataFrame:
+    """One-sided Mann-Whitney per cell: finished visits longer than the rest of the stage's."""
+    from scipy import stats
+
+    done = t[~t["censored"]]
+    dw = []
+    for (stage, seg), g in done.groupby(["stage", by], observed=True, sort=False):
+        rest = done[(done["stage"] == stage) & (done[by] != seg)]["dwell_days"].to_numpy()
+        x = g["dwell_days"].to_numpy()
+        test = stats.mannwhitneyu(x, rest, alternative="greater") if len(rest) else None
+        dw.append(
+            {
+                "stage": stage,
+                by: seg,
+                "metric": "dwell",
+                "count": len(x),
+                "value": float(np.median(x)),
+                "benchmark": float(np.median(rest)) if len(rest) else np.nan,
+                "p_value": test.pvalue if test else np.nan,
+                "effect": -stats.norm.isf(test.pvalue) if test and 0 < test.pvalue < 1 else 0.0,
+            }
+        )
+    return pd.DataFrame(dw)
+
+
+def _adjust(out: pd.DataFrame, by: str, alpha: float, min_count: int) -> pd.DataFrame:
+    """Holm across the tested cells; flagged first, then by strength."""
+    out["tested"] = out["count"] >= min_count
+    out["p_adjusted"] = np.nan
+    out.loc[out["tested"], "p_adjusted"] = holm(out.loc[out["tested"], "p_value"].to_numpy())
+    out["flagged"] = out["tested"] & (out["p_adjusted"] < alpha)
+    return out.sort_values(
+        ["flagged", "effect", "stage", by], ascending=[False, True, True, True], kind="mergesort"
+    ).reset_index(drop=True)
 
 
 def _profile(out: pd.DataFrame, t: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..view import View, view_as_of
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
 
@@ -26,10 +27,17 @@ def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
     return float(d[hit[0]]) if len(hit) else float("nan")
 
 
-def _transitions(ds, transitions, as_of, **kw) -> pd.DataFrame:
+def _transitions(
+    ds, transitions, as_of, *, stage_history=None, opportunities=None, stages=None
+) -> pd.DataFrame:
+    """The transitions given, a View's cached ones, or computed from the tables."""
+    view_as_of(ds, as_of)  # a View given another as_of: ValueError
     if transitions is not None:
         return transitions
-    hist, opps, cfg = inputs(ds, kw.get("stage_history"), kw.get("opportunities"), kw.get("stages"))
+    if isinstance(ds, View) and stage_history is None and opportunities is None and stages is None:
+        return stage_transitions(ds, as_of=as_of)
+    as_of = view_as_of(ds, as_of)
+    hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
     return stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
 
 
@@ -40,9 +48,16 @@ def stage_dwell(
     as_of=None,
     timeout_factor: float = 1.5,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Days spent in each stage, per segment, with open deals counted as censored.
+
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
 
     Returns
     -------
@@ -59,8 +74,15 @@ def stage_dwell(
     >>> list(d.columns[:4])
     ['stage', 'visits', 'completed', 'open']
     """
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     by = as_list(by)
     team_mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
     late = t["dwell_days"] > t["stage"].map(team_mean) * timeout_factor
@@ -97,13 +119,27 @@ def stale_deals(
     as_of=None,
     factor: float = 1.5,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Open deals whose time in their current stage exceeds ``factor`` x the stage mean.
 
     The stage mean is the team-wide mean dwell of finished visits. Sorted by how far over.
+
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
     """
-    t = _transitions(ds, transitions, as_of, **frames)
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
     mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
     cur = t[t["censored"]].copy()
     cur["stage_mean_days"] = cur["stage"].map(mean)
@@ -141,7 +177,9 @@ def rep_dwell(
     alpha: float = 0.05,
     min_visits: int = 10,
     transitions: pd.DataFrame | None = None,
-    **frames,
+    stage_history: pd.DataFrame | None = None,
+    opportunities: pd.DataFrame | None = None,
+    stages=None,
 ) -> pd.DataFrame:
     """Per rep and stage: average, max, min dwell, deals at or below vs above the team mean.
 
@@ -150,9 +188,21 @@ def rep_dwell(
     against the rest of the team says it is more than noise (``p_value < alpha``).
     A row with stage ``"(all stages)"`` compares the rep's stage-adjusted dwell (each
     visit divided by its stage's team mean) across the whole funnel.
+
+    ``ds`` is a Dataset or a View (``dataset.at(as_of)``, whose ``as_of`` is used and whose
+    cached transitions are reused); ``stage_history``, ``opportunities`` and ``stages``
+    replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
+    computation.
     """
-    t = _transitions(ds, transitions, as_of, **frames)
-    _, _, cfg = inputs(ds, None, None, frames.get("stages"))
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    _, _, cfg = inputs(ds, None, None, stages)
     done = t[~t["censored"]].copy()
     team = done.groupby("stage")["dwell_days"].mean()
     done["team_mean"] = done["stage"].map(team)

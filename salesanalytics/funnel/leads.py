@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..view import view_as_of
 from ._common import as_list, as_of_ts, wilson
 
 __all__ = [
@@ -48,6 +49,7 @@ def conversion_by(
         leads, opportunities, lead_to_opportunity (+ Wilson bounds), median_days_to_convert,
         won, lost, open, win_rate (won / closed, + bounds), lead_to_won, won_amount.
     """
+    as_of = view_as_of(ds, as_of)
     leads = ds.leads if leads is None else leads
     opps = ds.opportunities if opportunities is None and ds is not None else opportunities
     if leads is None:
@@ -130,6 +132,7 @@ def response_sla(
     A lead with no response yet breaches once its SLA has passed by ``as_of``; before that
     it is ``pending`` and not counted either way.
     """
+    as_of = view_as_of(ds, as_of)
     leads = ds.leads if leads is None else leads
     sla = dict(DEFAULT_SLA_HOURS if sla_hours is None else sla_hours)
     t = as_of_ts(as_of, (leads, "created_at"))
@@ -196,6 +199,7 @@ def followup_compliance(
         planned, done, plan_completion. overdue: accounts with an open opportunity whose
         last follow-up is older than their tier's cadence at ``as_of``.
     """
+    as_of = view_as_of(ds, as_of)
     act = ds.activities if activities is None else activities
     cad = dict(DEFAULT_CADENCE_DAYS if cadence_days is None else cadence_days)
     if tiers is None:

@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ._common import as_list, inputs, order_stages, wilson
+from .dwell import _transitions
 from .transitions import COUNTING_RULES, stage_transitions
 
 __all__ = ["funnel_summary", "guide_stage_summary", "GUIDE_CONVENTION"]
@@ -64,11 +65,14 @@ def funnel_summary(
         raise ValueError("mode must be 'cohort' or 'period'")
     if skipped not in ("reached", "not_reached"):
         raise ValueError("skipped must be 'reached' or 'not_reached'")
-    hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
-    t = (
-        transitions
-        if transitions is not None
-        else stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
+    _, _, cfg = inputs(ds, stage_history, opportunities, stages)
+    t = _transitions(
+        ds,
+        transitions,
+        as_of,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
     )
     by = as_list(by)
     missing = [b for b in by if b not in t.columns]

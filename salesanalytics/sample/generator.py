@@ -598,7 +598,15 @@ def _format(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_sample(
-    out: str | Path, seed: int = DEFAULT_SEED, *, effects: bool = True, mess: bool = True, **kwargs
+    out: str | Path,
+    seed: int = DEFAULT_SEED,
+    *,
+    effects: bool = True,
+    mess: bool = True,
+    n_leads: int = 11_000,
+    months: int = 24,
+    n_accounts: int = 1_200,
+    with_activities: bool = True,
 ) -> list[Path]:
     """Generate and write the sample as CSV files plus ``ground_truth.json``.
 
@@ -606,7 +614,7 @@ def write_sample(
     ----------
     out
         Output folder.
-    seed, effects, **kwargs
+    seed, effects, n_leads, months, n_accounts, with_activities
         Passed to :func:`generate`.
     mess
         Plant a little realistic mess in the files (see :mod:`salesanalytics.sample.mess`);
@@ -621,7 +629,14 @@ def write_sample(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    data = generate(seed, effects=effects, **kwargs)
+    data = generate(
+        seed,
+        effects=effects,
+        n_leads=n_leads,
+        months=months,
+        n_accounts=n_accounts,
+        with_activities=with_activities,
+    )
     texts = {name: as_text(_format(df)) for name, df in data.tables.items()}
     truth = dict(data.truth)
     if mess:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..funnel._common import wilson
+from ..metrics import auc, brier_score, reliability_table, wilson
 from .scorecard import Scorecard, load_scorecard
 
 __all__ = ["ScorecardEvaluation", "evaluate_scorecard", "capacity_cutoff", "outcome_of"]
@@ -83,7 +83,6 @@ def evaluate_scorecard(
         named); ``gains``: per score decile, rate, lift, cumulative share of conversions;
         ``auc``; ``brier`` of the mapped probability; ``reliability`` of that mapping.
     """
-    from sklearn.metrics import brier_score_loss, roc_auc_score
 
     card = load_scorecard(scorecard)
     scored = card.score(history)
@@ -124,21 +123,15 @@ def evaluate_scorecard(
     gd["lift"] = gd["rate"] / max(y.mean(), 1e-12)
     gd["cumulative_share_of_conversions"] = gd["converted"].cumsum() / max(y.sum(), 1)
     p = _probability(s.astype(float), y, method, seed)
-    k = np.minimum((p * 10).astype(int), 9)
-    rel = (
-        pd.DataFrame({"bin": k, "p": p, "y": y})
-        .groupby("bin")
-        .agg(n=("y", "size"), mean_predicted=("p", "mean"), observed=("y", "mean"))
-        .reset_index()
-    )
-    auc = float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+    rel = reliability_table(p, y, 10).drop(columns="wins").rename_axis("bin").reset_index()
+    auc_ = auc(y, s)
     return ScorecardEvaluation(
         tiers,
         not violations,
         violations,
         gd.reset_index(),
-        auc,
-        float(brier_score_loss(y, p)),
+        auc_,
+        brier_score(p, y),
         rel,
         scored.drop(columns="_y").assign(probability=p),
     )

@@ -187,9 +187,19 @@ class Scorecard:
     def columns(self) -> tuple[str, ...]:
         return tuple(d.column for d in self.dimensions)
 
-    def with_weights(self, weights: Mapping[str, float], **changes) -> Scorecard:
+    def with_weights(
+        self,
+        weights: Mapping[str, float],
+        *,
+        name: str | None = None,
+        tiers: tuple[tuple[str, float], ...] | None = None,
+        description: str | None = None,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> Scorecard:
+        """A copy with new dimension weights (and, when given, a new name, tiers, ...)."""
         dims = tuple(replace(d, weight=float(weights[d.name])) for d in self.dimensions)
-        return replace(self, dimensions=dims, **changes)
+        given = {"name": name, "tiers": tiers, "description": description, "provenance": provenance}
+        return replace(self, dimensions=dims, **{k: v for k, v in given.items() if v is not None})
 
     def points(self, df: pd.DataFrame) -> pd.DataFrame:
         """Points (0-100) per dimension, one column per dimension name."""
