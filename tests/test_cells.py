@@ -118,7 +118,7 @@ def test_duplicate_raw_headers_name_both_columns():
         sa.clean(df, "orders")
 
 
-def test_two_columns_mapping_onto_one_name_is_an_error():
+def test_two_different_aliases_of_one_name_keep_the_first_with_a_note():
     df = pd.DataFrame(
         {
             "order_id": ["O1"],
@@ -128,7 +128,23 @@ def test_two_columns_mapping_onto_one_name_is_an_error():
             "金额": ["2"],
         }
     )
-    with pytest.raises(sa.DataContractError, match="'amount' and '金额' both name 'amount'"):
+    res = sa.clean(df, "orders")
+    assert res.data["amount"].tolist() == [1.0]
+    notes = res.quality.loc[res.quality["rule"] == "headers", "detail"].tolist()
+    assert "'金额' also names 'amount': 'amount' used, '金额' kept as is" in notes
+
+
+def test_the_same_header_in_two_scripts_is_an_error():
+    df = pd.DataFrame(
+        {
+            "order_id": ["O1"],
+            "account_id": ["C1"],
+            "ordered_at": ["2024-01-01"],
+            "金额": ["1"],
+            "金額": ["2"],
+        }
+    )
+    with pytest.raises(sa.DataContractError, match="'金额' and '金額' both name 'amount'"):
         sa.clean(df, "orders")
 
 

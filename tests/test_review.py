@@ -275,7 +275,7 @@ def test_target_sheet_counts_collection_and_reasons(pace_ds):
     assert s.loc[("x", "revenue"), "shortfall_reason"] == "淡季"
     assert s.loc[("x", "revenue"), "adjustment"] == "加拜访"
     assert s.loc[("x", "new_customers"), "actual"] == 1.0  # account of the Jan 20 deal
-    assert np.isnan(s.loc[("x", "collection_rate"), "actual"])
+    assert pd.isna(s.loc[("x", "collection_rate"), "actual"])
     assert any("回款率" in n for n in s.attrs["notes"])
     # the revenue attainment ignores the count and rate rows
     a = sa.attainment(ds, period="M", as_of="2024-01-31").set_index(["period", "owner"])

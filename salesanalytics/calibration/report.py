@@ -16,6 +16,7 @@ from ..metrics import (
     brier_decomposition,
     brier_score,
     expected_calibration_error,
+    log_loss,
     reliability_table,
     wilson,
 )
@@ -111,8 +112,6 @@ def score_predictions(
     pred: pd.DataFrame, *, bins: int = 10, group: str = "model"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Brier (with reliability / resolution / uncertainty), log-loss, ECE, AUC; reliability table."""
-    from sklearn.metrics import log_loss
-
     rows, rel = [], []
     for name, g in pred.groupby(group, sort=False):
         p = g["p"].clip(0, 1).fillna(g["y"].mean()).to_numpy()

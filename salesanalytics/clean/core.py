@@ -15,7 +15,7 @@ from ..stages import StageConfig, load_stages
 from . import pii
 from . import templates as T
 from . import values as V
-from .headers import map_headers, missing_columns_message
+from .headers import header_key, map_headers, missing_columns_message
 from .mapping import table_columns
 from .report import Issues
 
@@ -192,7 +192,8 @@ def clean(
         raw = _strip_invisible(raw, issues)
     _check_duplicate_headers(raw, table)
     work, mapping, notes = map_headers(raw, spec, table_columns(columns, table))
-    _check_mapped_twice(raw, mapping, spec, table)
+    for note in _check_mapped_twice(raw, mapping, spec, table):
+        issues.add_table_note("*", "headers", note)
     template_state = T.derive_missing(work, table, issues, cfg)
     for note in notes:
         issues.add_table_note("*", "headers", note)
@@ -648,21 +649,33 @@ def _check_duplicate_headers(raw: pd.DataFrame, table: str) -> None:
         seen[c] = i
 
 
-def _check_mapped_twice(raw: pd.DataFrame, mapping: dict, spec: TableSpec, table: str) -> None:
-    """Two source columns naming one canonical column is an error naming both."""
+def _check_mapped_twice(raw: pd.DataFrame, mapping: dict, spec: TableSpec, table: str) -> list[str]:
+    """Two source columns naming one canonical column.
+
+    The same header twice (after normalising case, script and suffixes: ``金额`` and
+    ``金額``, ``Amount`` and ``amount``) is an error naming both; two different headers that
+    are both aliases (X Education's ``Prospect ID`` and ``Lead Number``) keep the first as the
+    column and the other as an extra column, with a note returned for the quality report.
+    """
     by_target = {canon: src for src, canon in mapping.items()}
+    notes = []
     for col in raw.columns:
         if col in mapping:
             continue
         _, alone, _ = map_headers(raw[[col]].iloc[:0], spec)
         target = alone.get(col)
-        if target is not None and target in by_target:
+        if target is None or target not in by_target:
+            continue
+        first = by_target[target]
+        if header_key(first).base == header_key(col).base:
             raise DataContractError(
                 pii.mask_message(
-                    f"{table}: columns {by_target[target]!r} and {col!r} both name "
+                    f"{table}: columns {first!r} and {col!r} both name "
                     f"{target!r}; keep one, or map the other to a different name"
                 )
             )
+        notes.append(f"{col!r} also names {target!r}: {first!r} used, {col!r} kept as is")
+    return notes
 
 
 def _reject_malformed(

@@ -29,10 +29,10 @@ METRICS = {
 }
 _ALIASES = {
     "metric": ("metric", "量化指标"),
-    "dimension": ("dimension", "总目标维度"),
-    "item": ("item", "分解目标项"),
+    "dimension": ("dimension", "goal", "总目标维度"),
+    "item": ("item", "sub_target", "分解目标项"),
     "shortfall_reason": ("shortfall_reason", "未达成原因", "未达成原因(若有)"),
-    "adjustment": ("adjustment", "调整计划"),
+    "adjustment": ("adjustment", "adjustment_plan", "调整计划"),
 }
 
 
@@ -134,7 +134,7 @@ def _long(t: pd.DataFrame) -> pd.DataFrame:
     for c in wide:
         v = pd.to_numeric(t[c], errors="coerce")
         extra = t.drop(columns=wide).assign(metric=c[len("target_") :], target_amount=v)
-        for col in ("shortfall_reason", "adjustment", "未达成原因", "调整计划"):
+        for col in ("shortfall_reason", "adjustment", "adjustment_plan", "未达成原因", "调整计划"):
             if col in extra:
                 extra[col] = pd.NA
         parts.append(extra[v.notna()])
