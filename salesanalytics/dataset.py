@@ -96,6 +96,8 @@ def read_dataset(
     dayfirst: bool | None = None,
     mask_pii: bool = True,
     relax: Mapping[str, Sequence[str]] | None = None,
+    tables: Mapping[str, str] | None = None,
+    engine="auto",
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -115,6 +117,14 @@ def read_dataset(
     relax
         Per table, required columns to treat as optional, e.g. ``{"leads": ["created_at"]}``
         for a lead list without dates.
+    tables, engine
+        Keep the data in an engine (see :mod:`salesanalytics.engine`): ``source`` may be a
+        URL (``duckdb:///crm.duckdb``, ``postgres://${PGUSER}:${PGPASSWORD}@host/db``), an
+        Ibis backend, a DuckDB connection or a Spark session, with ``tables`` mapping
+        canonical names to its table names. ``engine``: ``"auto"`` (by where the data are
+        and their size), ``"pandas"``, ``"duckdb"``, ``"pyspark"`` or an Ibis backend.
+        An engine gives an ``EngineDataset``: funnel, dwell, conversion and calibration
+        run there and only aggregates come back.
 
     Returns
     -------
@@ -130,6 +140,14 @@ def read_dataset(
     >>> sorted(ds.tables)[:3]
     ['accounts', 'activities', 'leads']
     """
+    from .engine.connect import is_source, read_engine_dataset
+
+    if engine != "pandas" or is_source(source):  # None back: pandas is the engine
+        eds = read_engine_dataset(
+            source, tables=tables, engine="ibis" if engine == "pandas" else engine, stages=stages
+        )
+        if eds is not None:
+            return eds.to_pandas(dayfirst=dayfirst, mask_pii=mask_pii) if engine == "pandas" else eds
     cfg = load_stages(stages)
     relax = dict(relax or {})
     if source is None or source == "":

@@ -7,6 +7,7 @@ import pandas as pd
 from scipy import stats
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
 
@@ -60,6 +61,12 @@ def stage_dwell(
     >>> list(d.columns[:4])
     ['stage', 'visits', 'completed', 'open']
     """
+    if is_engine(ds) or is_engine(transitions):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.stage_dwell(
+            ds, by=by, as_of=as_of, timeout_factor=timeout_factor, transitions=transitions
+        )
     t = _transitions(ds, transitions, as_of, **frames)
     _, _, cfg = inputs(ds, None, None, frames.get("stages"))
     by = as_list(by)
@@ -104,6 +111,10 @@ def stale_deals(
 
     The stage mean is the team-wide mean dwell of finished visits. Sorted by how far over.
     """
+    if is_engine(ds) or is_engine(transitions):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.stale_deals(ds, as_of=as_of, factor=factor, transitions=transitions)
     t = _transitions(ds, transitions, as_of, **frames)
     mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
     cur = t[t["censored"]].copy()

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ..stages import StageConfig
 from ._common import SEGMENTS, as_of_ts, inputs
 
@@ -90,6 +91,10 @@ def stage_transitions(
     >>> bool(t["outcome"].isin(["advanced", "skipped", "regressed", "won", "lost", "open"]).all())
     True
     """
+    if is_engine(ds):  # a lazy table in the engine (see salesanalytics.engine)
+        from ..engine.expressions import transitions
+
+        return transitions(ds, as_of=as_of, reentry=reentry)
     if reentry not in ("all", "first", "last"):
         raise ValueError("reentry must be 'all', 'first' or 'last'")
     hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
