@@ -287,7 +287,7 @@ def read_engine_dataset(
         raise ValueError(f"unknown table name(s) {sorted(unknown)}; tables: {list(TABLES)}")
     if is_url(source) or _is_connection(source):
         backend = connect(source)
-        present = set(backend.list_tables())
+        present = _list_tables(backend)
         names = dict(tables) if tables else {t: t for t in ENGINE_TABLES if t in present}
         missing = {t: n for t, n in names.items() if n not in present}
         if missing:
@@ -310,7 +310,7 @@ def read_engine_dataset(
         if table not in ENGINE_TABLES:
             continue
         clean_tab, rejections, notes = clean_table(backend.table(name), table, cfg)
-        setattr(ds, table, clean_tab)
+        setattr(ds, table, _materialise(clean_tab, backend))
         ds.rejections[table] = rejections
         ds.notes[table] = notes
         ds.sources[table] = name
@@ -322,6 +322,26 @@ def read_engine_dataset(
     if ds.opportunities is None:
         raise ValueError("the engine dataset needs an opportunities table")
     return ds
+
+
+def _list_tables(backend) -> set[str]:
+    if getattr(backend, "name", "") == "duckdb":  # ibis 12's list_tables fails on duckdb 2
+        rows = backend.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+        return {r[0] for r in rows}
+    return set(backend.list_tables())
+
+
+def _materialise(t, backend):
+    """Cleaned once: DuckDB and Spark keep the cleaned table (temporary, in the engine)."""
+    name = getattr(backend, "name", "")
+    if name == "duckdb":
+        return backend.create_table(f"_sa_clean_{next(_SEQ)}", t, temp=True)
+    if name == "pyspark":
+        return t.cache()
+    return t
+
+
+_SEQ = __import__("itertools").count()
 
 
 def _items(source) -> dict:
