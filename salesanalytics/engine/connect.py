@@ -184,6 +184,7 @@ class EngineDataset:
     sources: dict[str, str] = field(default_factory=dict)
     rejections: dict[str, list] = field(default_factory=dict, repr=False)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict, repr=False)
     _sa_engine = True
 
     @property
@@ -310,7 +311,7 @@ def read_engine_dataset(
         if table not in ENGINE_TABLES:
             continue
         clean_tab, rejections, notes = clean_table(backend.table(name), table, cfg)
-        setattr(ds, table, _materialise(clean_tab, backend))
+        setattr(ds, table, clean_tab)
         ds.rejections[table] = rejections
         ds.notes[table] = notes
         ds.sources[table] = name
@@ -319,6 +320,8 @@ def read_engine_dataset(
 
         ds.stage_history, rej = known_opportunities(ds.stage_history, ds.opportunities)
         ds.rejections["stage_history"].append(rej)
+    for table in ds.tables:  # cleaned once, kept in the engine
+        setattr(ds, table, _materialise(getattr(ds, table), backend))
     if ds.opportunities is None:
         raise ValueError("the engine dataset needs an opportunities table")
     return ds

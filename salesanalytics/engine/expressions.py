@@ -120,6 +120,9 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         raise ValueError("reentry must be 'all', 'first' or 'last'")
     cfg = ds.stages
     t_as_of = default_as_of(ds, as_of)
+    key = ("transitions", t_as_of, reentry)
+    if key in ds.cache:  # computed once per as_of, kept in the engine
+        return ds.cache[key]
     order = {k: i for i, k in enumerate(cfg.keys)}
     n_open = len(cfg.open_keys)
     h = history(ds)
@@ -188,7 +191,10 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         else "",
         "engine": ds.engine,
     }
-    return EngineTransitions(t, attrs, ds, t_as_of)
+    from .connect import _materialise
+
+    ds.cache[key] = EngineTransitions(_materialise(t, ds.backend), attrs, ds, t_as_of)
+    return ds.cache[key]
 
 
 def _resolve(ds, transitions_, as_of) -> EngineTransitions:
@@ -208,12 +214,26 @@ def _last_visit(t):
     return t.mutate(_last=ibis.row_number().over(w) == 0)
 
 
-def _pull(expr) -> pd.DataFrame:
-    df = expr.to_pandas()
-    for c in df.columns:
-        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-            df[c] = df[c].astype(object).where(df[c].notna(), np.nan)
-    return df
+def _pull(expr, *, categorical: bool = False) -> pd.DataFrame:
+    """An aggregate brought back; ``categorical``: text as categories in sorted order
+    (large count tables stay small in memory and compare fast)."""
+    if not categorical:
+        df = expr.to_pandas()
+        for c in df.columns:
+            if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+                df[c] = df[c].astype(object).where(df[c].notna(), np.nan)
+        return df
+    import pyarrow as pa
+
+    tab = expr.to_pyarrow()
+    cols = {}
+    for name, col in zip(tab.column_names, tab.columns):
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            cat = col.combine_chunks().dictionary_encode().to_pandas()
+            cols[name] = cat.cat.set_categories(sorted(cat.cat.categories))
+        else:
+            cols[name] = col.to_pandas()
+    return pd.DataFrame(cols)
 
 
 # ------------------------------------------------------------------ funnel
@@ -438,7 +458,7 @@ def dwell_inputs(tr: EngineTransitions, by: list[str]) -> pd.DataFrame:
     """Visits grouped by stage, segment, dwell and censoring: the Kaplan-Meier inputs."""
     t = tr.table
     agg = t.group_by(["stage", *by, "dwell_days", "censored"]).aggregate(n=t.count())
-    return _pull(agg)
+    return _pull(agg, categorical=True)
 
 
 def stage_dwell(
@@ -456,13 +476,14 @@ def stage_dwell(
     a = dwell_inputs(tr, by)
     done = ~a["censored"].astype(bool)
     w = a["n"].to_numpy(float)
-    sums = (a["dwell_days"] * w)[done].groupby(a.loc[done, "stage"]).sum()
-    counts = pd.Series(w)[done.to_numpy()].groupby(a.loc[done, "stage"].to_numpy()).sum()
+    stage = a["stage"].astype(object)
+    sums = (a["dwell_days"] * w)[done].groupby(stage[done]).sum()
+    counts = pd.Series(w, index=a.index)[done].groupby(stage[done]).sum()
     team_mean = sums / counts
-    a["_late"] = a["dwell_days"] > a["stage"].map(team_mean) * timeout_factor
+    a["_late"] = a["dwell_days"] > stage.map(team_mean).astype(float) * timeout_factor
     a["_done"] = done
     rows = []
-    for key, g in a.groupby(["stage", *by], sort=True, dropna=False):
+    for key, g in a.groupby(["stage", *by], sort=True, dropna=False, observed=True):
         key = key if isinstance(key, tuple) else (key,)
         n = g["n"].to_numpy(np.int64)
         dur = np.repeat(g["dwell_days"].to_numpy(float), n)
@@ -670,7 +691,7 @@ def visit_counts(
     agg = v.group_by(["stage", *by, "duration", "fate", "_entry"]).aggregate(
         n=v.count(), _w=v["_w"].sum()
     )
-    return _pull(agg)
+    return _pull(agg, categorical=True)
 
 
 def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
@@ -701,4 +722,4 @@ def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
     exits = t.group_by(["stage", "dwell_days", "_kind", "_entry"]).aggregate(n=t.count())
     fwd = t.filter(t["_kind"] == "forward")
     nxt = fwd.group_by(["stage", "next_stage"]).aggregate(n=fwd.count())
-    return _pull(exits), _pull(nxt)
+    return _pull(exits, categorical=True), _pull(nxt)

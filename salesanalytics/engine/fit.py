@@ -26,12 +26,17 @@ def _kinds(fate: pd.Series) -> np.ndarray:
 
 def _counts(g: pd.DataFrame) -> dict:
     n = g["n"].to_numpy(np.int64)
+    fate = g["fate"]
     return {
         "entered": int(n.sum()),
-        "won": int(n[(g["fate"] == "won").to_numpy()].sum()),
-        "lost": int(n[(g["fate"] == "lost").to_numpy()].sum()),
-        "open": int(n[g["fate"].isna().to_numpy()].sum()),
+        "won": int(n[(fate == "won").to_numpy(bool)].sum()),
+        "lost": int(n[(fate == "lost").to_numpy(bool)].sum()),
+        "open": int(n[fate.isna().to_numpy()].sum()),
     }
+
+
+def _by_stage(df: pd.DataFrame) -> dict:
+    return {k: g for k, g in df.groupby("stage", sort=False, observed=True)}
 
 
 def _eventual(cr, g: pd.DataFrame) -> tuple[float, float]:
@@ -109,8 +114,10 @@ def fit_in_engine(model, ds, as_of):
     ).hexdigest()
     model.curves_ = {}
     rows, stage_p = [], {}
+    parts = _by_stage(v)
+    empty = v.iloc[:0]
     for s in cfg.open_keys:
-        g = v[v["stage"] == s]
+        g = parts.get(s, empty)
         cr = _aj(g)
         model.curves_[s] = cr
         p, n_eff = _eventual(cr, g)
@@ -141,10 +148,11 @@ def fit_in_engine(model, ds, as_of):
 
 def _segments(model, v, by, stage_p) -> list[dict]:
     rows, fallback = [], []
+    parts = _by_stage(v)
     for s in model.stages_.open_keys:
-        g = v[v["stage"] == s]
+        g = parts.get(s, v.iloc[:0])
         cells = []
-        for key, cell in g.groupby(by, dropna=False, sort=True):
+        for key, cell in g.groupby(by, dropna=False, sort=True, observed=True):
             key = key if isinstance(key, tuple) else (key,)
             p, n_eff = _eventual(_aj(cell), cell)
             cells.append((key, cell, p, n_eff))
@@ -185,8 +193,9 @@ def _fit_age(model, tr, stage_p, cfg, start) -> None:
     exits, nxt = ex.exit_counts(tr, start=start)
     value_of = {**stage_p, cfg.won: 1.0, cfg.lost: 0.0}
     model.exit_curves_ = {}
+    parts = _by_stage(exits)
     for i, s in enumerate(cfg.open_keys):
-        g = exits[exits["stage"] == s]
+        g = parts.get(s, exits.iloc[:0])
         cr = aalen_johansen(
             g["dwell_days"].to_numpy(float),
             _kinds(g["_kind"]),
