@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from . import forecast, funnel_speed, scoring, stage_calibration
+from . import engines, forecast, funnel_speed, scoring, stage_calibration
 from .results import write_section
 
 SECTIONS = {
@@ -17,6 +17,7 @@ SECTIONS = {
     "calibration": stage_calibration.run,
     "scoring": scoring.run,
     "forecast": forecast.run,
+    "engines": engines.run,
 }
 
 

@@ -123,7 +123,9 @@ def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str
     for name in spec.required:
         rejections.append(("required", name, t[name].isnull()))
     if "_stage_raw" in t.columns:
-        rejections.append(("unknown_stage", "stage", t["_stage_raw"].notnull() & t["stage"].isnull()))
+        rejections.append(
+            ("unknown_stage", "stage", t["_stage_raw"].notnull() & t["stage"].isnull())
+        )
     typed = t
     bad = ibis.or_(*[p for _, _, p in rejections]) if rejections else ibis.literal(False)
     t = t.filter(~bad)

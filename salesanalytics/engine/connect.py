@@ -81,7 +81,9 @@ def resolve_url(url: str) -> str:
     def env(m: re.Match) -> str:
         name = m.group(1) or m.group(2)
         if name not in os.environ:
-            raise ValueError(f"connection URL names ${{{name}}}, which is not set in the environment")
+            raise ValueError(
+                f"connection URL names ${{{name}}}, which is not set in the environment"
+            )
         return os.environ[name]
 
     return _ENV.sub(env, url)
@@ -117,11 +119,14 @@ def connect(source, *, read_only: bool | None = None):
         path = path[1:] if path.startswith("/") else path
         config = dict(parse_qsl(parts.query))
         if path in ("", ":memory:"):
-            return ibis.duckdb.from_connection(duckdb.connect(":memory:", config=config))
-        if not Path(path).exists() and read_only:
-            raise FileNotFoundError(f"no such DuckDB file: {path}")
-        ro = Path(path).exists() if read_only is None else read_only
-        return ibis.duckdb.from_connection(duckdb.connect(path, read_only=ro, config=config))
+            con = duckdb.connect(":memory:", config=config)
+        else:
+            if not Path(path).exists() and read_only:
+                raise FileNotFoundError(f"no such DuckDB file: {path}")
+            ro = Path(path).exists() if read_only is None else read_only
+            con = duckdb.connect(path, read_only=ro, config=config)
+        con.execute("SET enable_progress_bar = false")  # no bars in notebooks and logs
+        return ibis.duckdb.from_connection(con)
     return ibis.connect(url)
 
 
@@ -218,7 +223,9 @@ class EngineDataset:
         return read_dataset(raw, stages=self.stages, dayfirst=dayfirst, mask_pii=mask_pii)
 
     def __repr__(self) -> str:
-        return f"EngineDataset({self.engine}: {', '.join(self.tables)}; stages={self.stages.name!r})"
+        return (
+            f"EngineDataset({self.engine}: {', '.join(self.tables)}; stages={self.stages.name!r})"
+        )
 
 
 def _register(backend, name: str, df: pd.DataFrame):

@@ -152,9 +152,9 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         censored=h["next_stage"].isnull(),
         dwell_days=(end - h["entered_at"].epoch_seconds().cast("float64")) / _DAY,
         visit=(ibis.row_number().over(wv) + 1).cast("int64"),
-        n_visits=h["opportunity_id"].count().over(
-            ibis.window(group_by=[h["opportunity_id"], h["stage"]])
-        ),
+        n_visits=h["opportunity_id"]
+        .count()
+        .over(ibis.window(group_by=[h["opportunity_id"], h["stage"]])),
     )
     if reentry == "first":
         h = h.filter(h["visit"] == 1)
@@ -175,9 +175,7 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         "outcome",
         "censored",
     )
-    t = h.left_join(o.select("opportunity_id", *seg), "opportunity_id").drop(
-        "opportunity_id_right"
-    )
+    t = h.left_join(o.select("opportunity_id", *seg), "opportunity_id").drop("opportunity_id_right")
     attrs = {
         "as_of": str(t_as_of.date()),
         "reentry": reentry,
@@ -609,8 +607,18 @@ def conversion_by(ds, *, by="channel", as_of=None, spend: pd.DataFrame | None = 
     out["won_amount"] = out["won_amount"].fillna(0.0)
     for c in ("leads", "opportunities", "won", "lost", "open"):
         out[c] = out[c].astype("int64")
-    out = out[[*by, "leads", "opportunities", "median_days_to_convert", "won", "lost", "open",
-               "won_amount"]]
+    out = out[
+        [
+            *by,
+            "leads",
+            "opportunities",
+            "median_days_to_convert",
+            "won",
+            "lost",
+            "open",
+            "won_amount",
+        ]
+    ]
     out["lead_to_opportunity"] = out["opportunities"] / out["leads"]
     out["lead_to_opportunity_low"], out["lead_to_opportunity_high"] = wilson(
         out["opportunities"], out["leads"]
@@ -662,9 +670,7 @@ def visit_counts(
     t = _last_visit(tr.table)
     fate_rows = t.filter(t["_last"]).select(
         _oid="opportunity_id",
-        fate=ibis.ifelse(
-            t["outcome"].isin(["won", "lost"]), t["outcome"], ibis.null("string")
-        ),
+        fate=ibis.ifelse(t["outcome"].isin(["won", "lost"]), t["outcome"], ibis.null("string")),
         closed_s=ibis.ifelse(
             t["outcome"].isin(["won", "lost"]),
             t["exited_at"].epoch_seconds().cast("float64"),
