@@ -60,7 +60,7 @@ def ensure_env() -> None:
     _say("installing salesanalytics and pinned dependencies (first run takes a minute)")
     cons = ["-c", "constraints.txt"] if (ROOT / "constraints.txt").exists() else []
     rc = _run(
-        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *cons, "-e", ".[dev]"
+        PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *cons, "-e", ".[dev,engine,spark]"
     )
     if rc:
         sys.exit(rc)

@@ -23,7 +23,7 @@ import pandas as pd
 from ..clean.headers import map_headers
 from ..clean.values import _FALSE, _TRUE, PLACEHOLDERS
 from ..schema import TABLES
-from ..stages import StageConfig, normalise_label
+from ..stages import StageConfig
 
 __all__ = ["clean_table", "known_opportunities", "rejection_counts", "ENGINE_RULES"]
 
@@ -84,12 +84,17 @@ def _bool(col):
 
 
 def _stage(col, cfg: StageConfig):
+    """Stage keys through the config: the few distinct raw values are resolved in Python
+    (aliases, labels, case and separators) and mapped back in the engine by equality."""
     import ibis
 
-    s = col.cast("string").replace("\u3000", " ").strip().lower()
-    s = s.re_replace(r"[\s_\-]+", " ")
-    lookup = {normalise_label(k): v for k, v in cfg._lookup.items()}
-    return s.substitute(lookup, else_=ibis.null("string"))
+    raw = col.cast("string")
+    values = raw.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist()
+    lookup = {v: cfg.resolve(v.replace("\u3000", " ")) for v in values if v is not None}
+    lookup = {k: v for k, v in lookup.items() if v is not None}
+    if not lookup:
+        return ibis.null("string")
+    return raw.substitute(lookup, else_=ibis.null("string"))
 
 
 def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str]]:
