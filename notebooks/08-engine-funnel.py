@@ -19,9 +19,7 @@
 # sample) pandas computes them, with the same numbers.
 
 # %% tags=["parameters"]
-data_dir: str = (
-    ""  # folder of CRM files, or a URL such as duckdb:///crm.duckdb (credentials as ${ENV_VAR})
-)
+data_dir: str = ""  # CRM files folder, or a URL (duckdb:///crm.duckdb; secrets as ${ENV})
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
 as_of: str = "2026-06-30"  # snapshot date, ISO; later history is never read
 period: str = "Q"  # period of the stage summary: M (month) or Q (quarter)

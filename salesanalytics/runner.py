@@ -335,12 +335,18 @@ def run(
     """
     import papermill as pm
 
+    from .engine.connect import absolute_url, is_url
+
     spec = load_params(params)
     runs = plan_run(spec, notebooks)
     for r in runs:  # relative paths are relative to where the command was started
         for key, value in list(r.parameters.items()):
             if key.endswith(PATH_SUFFIXES) and isinstance(value, str) and value:
-                r.parameters[key] = str(Path(value).expanduser().resolve())
+                r.parameters[key] = (
+                    absolute_url(value)
+                    if is_url(value)
+                    else str(Path(value).expanduser().resolve())
+                )
     output = Path(output).resolve() if output else _paths.PROJECT_ROOT / "reports"
     day = run_date or dt.datetime.now(dt.UTC).date().isoformat()
     log(f"run {day}: {len(runs)} notebook(s) -> {output}")

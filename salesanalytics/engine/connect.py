@@ -55,6 +55,24 @@ def is_source(obj: object) -> bool:
     return is_url(obj) or _is_connection(obj)
 
 
+def absolute_url(url: str) -> str:
+    """A ``duckdb:///relative.duckdb`` URL made absolute (from the working directory);
+    other URLs unchanged, ``${VARIABLES}`` left unexpanded (they never reach a report).
+
+    >>> absolute_url("postgres://${PGUSER}:${PGPASSWORD}@db/crm")
+    'postgres://${PGUSER}:${PGPASSWORD}@db/crm'
+    """
+    if not url.lower().startswith("duckdb://"):
+        return url
+    rest = url[len("duckdb://") :]
+    path, _, query = rest.partition("?")
+    path = path[1:] if path.startswith("/") else path
+    if path in ("", ":memory:") or path.startswith("/") or "$" in path:
+        return url
+    absolute = Path(path).expanduser().resolve()
+    return f"duckdb:///{absolute}" + (f"?{query}" if query else "")
+
+
 def resolve_url(url: str) -> str:
     """Expand ``${VAR}`` from the environment; refuse a password written in the URL itself.
 
