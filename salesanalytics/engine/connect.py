@@ -143,7 +143,10 @@ def connect(source, *, read_only: bool | None = None):
                 raise FileNotFoundError(f"no such DuckDB file: {path}")
             ro = Path(path).exists() if read_only is None else read_only
             con = duckdb.connect(path, read_only=ro, config=config)
-        con.execute("SET enable_progress_bar = false")  # no bars in notebooks and logs
+        try:  # no bars in logs (in Jupyter DuckDB refuses the setting without ipywidgets)
+            con.execute("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass
         return ibis.duckdb.from_connection(con)
     return ibis.connect(url)
 
