@@ -147,7 +147,9 @@ def read_dataset(
             source, tables=tables, engine="ibis" if engine == "pandas" else engine, stages=stages
         )
         if eds is not None:
-            return eds.to_pandas(dayfirst=dayfirst, mask_pii=mask_pii) if engine == "pandas" else eds
+            return (
+                eds.to_pandas(dayfirst=dayfirst, mask_pii=mask_pii) if engine == "pandas" else eds
+            )
     cfg = load_stages(stages)
     relax = dict(relax or {})
     if source is None or source == "":
