@@ -68,7 +68,7 @@ def ensure_env() -> None:
         "--disable-pip-version-check",
         *cons,
         "-e",
-        ".[dev,report,sql]",
+        ".[dev,report,sql,engine,spark]",
     )
     if rc:
         sys.exit(rc)

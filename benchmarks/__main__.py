@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from . import forecast, funnel_speed, ingest_speed, scale, scoring, stage_calibration
+from . import engines, forecast, funnel_speed, ingest_speed, scale, scoring, stage_calibration
 from .results import write_section
 
 SECTIONS = {
@@ -21,6 +21,7 @@ SECTIONS = {
     "forecast": forecast.run,
     "scale": scale.run,
     "ingest": ingest_speed.run,
+    "engines": engines.run,
 }
 
 

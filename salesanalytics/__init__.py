@@ -22,6 +22,7 @@ import types
 # through this map. A name equal to a submodule's name (like `clean`) resolves to the object,
 # not the submodule, exactly as the former eager `from .clean import clean` did.
 _LAZY: dict[str, str] = {
+    "EngineDataset": "engine",
     "View": "view",
     "check_rollup": "performance",
     "customer_activity": "performance",
@@ -295,4 +296,5 @@ __all__ = [
     "underperformers",
     "write_review",
     "View",
+    "EngineDataset",
 ]

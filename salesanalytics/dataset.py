@@ -181,6 +181,8 @@ def read_dataset(
     relax: Mapping[str, Sequence[str]] | None = None,
     columns: Mapping[str, Mapping[str, str]] | str | Path | None = None,
     unknown: str = "keep",
+    tables: Mapping[str, str] | None = None,
+    engine="auto",
 ) -> Dataset:
     """Read, clean and validate every table of a CRM export.
 
@@ -207,6 +209,14 @@ def read_dataset(
     unknown
         Blank or unknown segment values (channel, region, ...): ``"keep"`` as
         ``"(unknown)"`` (default) or ``"reject"``; see :func:`salesanalytics.clean`.
+    tables, engine
+        Keep the data in an engine (see :mod:`salesanalytics.engine`): ``source`` may be a
+        URL (``duckdb:///crm.duckdb``, ``postgres://${PGUSER}:${PGPASSWORD}@host/db``), an
+        Ibis backend, a DuckDB connection or a Spark session, with ``tables`` mapping
+        canonical names to its table names. ``engine``: ``"auto"`` (by where the data are
+        and their size), ``"pandas"``, ``"duckdb"``, ``"pyspark"`` or an Ibis backend.
+        An engine gives an ``EngineDataset``: funnel, dwell, conversion and calibration
+        run there and only aggregates come back.
 
     Returns
     -------
@@ -222,6 +232,16 @@ def read_dataset(
     >>> sorted(ds.tables)[:3]
     ['accounts', 'activities', 'leads']
     """
+    from .engine.connect import is_source, read_engine_dataset
+
+    if engine != "pandas" or is_source(source):  # None back: pandas is the engine
+        eds = read_engine_dataset(
+            source, tables=tables, engine="ibis" if engine == "pandas" else engine, stages=stages
+        )
+        if eds is not None:
+            return (
+                eds.to_pandas(dayfirst=dayfirst, mask_pii=mask_pii) if engine == "pandas" else eds
+            )
     cfg = load_stages(stages)
     relax = dict(relax or {})
     colmap = load_column_map(columns)

@@ -508,6 +508,8 @@ def run(
     """
     import papermill as pm
 
+    from .engine.connect import absolute_url, is_url
+
     spec = load_params(params)
     if data is not None:
         spec["parameters"]["data_dir"] = str(data)
@@ -523,7 +525,11 @@ def run(
     for r in runs:  # relative paths are relative to where the command was started
         for key, value in list(r.parameters.items()):
             if key.endswith(PATH_SUFFIXES) and isinstance(value, str) and value:
-                r.parameters[key] = str(Path(value).expanduser().resolve())
+                r.parameters[key] = (
+                    absolute_url(value)
+                    if is_url(value)
+                    else str(Path(value).expanduser().resolve())
+                )
     day = check_run_date(run_date) if run_date else dt.datetime.now(dt.UTC).date().isoformat()
     output = Path(output).resolve() if output else _paths.PROJECT_ROOT / "reports"
     _inside(output, output / day, "--run-date")

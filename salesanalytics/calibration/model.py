@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ..funnel._common import as_list, wilson
 from ..funnel._common import as_of_ts as end_of
 from ..funnel.transitions import stage_transitions
@@ -137,6 +138,10 @@ class StageProbabilityModel:
         frames = explicit_frames(stage_history, opportunities, stages)
         if as_of is None:
             raise ValueError("fit needs as_of: the date the estimate is made on")
+        if is_engine(dataset):  # fitted from counts computed in the engine
+            from ..engine.fit import fit_in_engine
+
+            return fit_in_engine(self, dataset, as_of)
         cfg = load_stages(
             self.stages
             if self.stages is not None

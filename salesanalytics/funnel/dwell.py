@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ..view import View, view_as_of
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
@@ -74,6 +75,12 @@ def stage_dwell(
     >>> list(d.columns[:4])
     ['stage', 'visits', 'completed', 'open']
     """
+    if is_engine(ds) or is_engine(transitions):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.stage_dwell(
+            ds, by=by, as_of=as_of, timeout_factor=timeout_factor, transitions=transitions
+        )
     t = _transitions(
         ds,
         transitions,
@@ -132,6 +139,10 @@ def stale_deals(
     replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
     computation.
     """
+    if is_engine(ds) or is_engine(transitions):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.stale_deals(ds, as_of=as_of, factor=factor, transitions=transitions)
     t = _transitions(
         ds,
         transitions,

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ..view import view_as_of
 from ._common import as_list, as_of_ts, wilson
 
@@ -50,6 +51,10 @@ def conversion_by(
         won, lost, open, win_rate (won / closed, + bounds), lead_to_won, won_amount.
     """
     as_of = view_as_of(ds, as_of)
+    if is_engine(ds):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.conversion_by(ds, by=by, as_of=as_of, spend=spend)
     leads = ds.leads if leads is None else leads
     opps = ds.opportunities if opportunities is None and ds is not None else opportunities
     if leads is None:

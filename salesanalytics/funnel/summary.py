@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
 from .transitions import COUNTING_RULES, stage_transitions
@@ -61,6 +62,20 @@ def funnel_summary(
     >>> f["stage"].tolist()[:3]
     ['prospect', 'contacted', 'needs_confirmed']
     """
+    if is_engine(ds) or is_engine(transitions):  # computed in the engine
+        from ..engine import expressions as ex
+
+        return ex.funnel_summary(
+            ds,
+            by=by,
+            mode=mode,
+            period=period,
+            as_of=as_of,
+            start=start,
+            skipped=skipped,
+            transitions=transitions,
+            alpha=alpha,
+        )
     if mode not in ("cohort", "period"):
         raise ValueError("mode must be 'cohort' or 'period'")
     if skipped not in ("reached", "not_reached"):

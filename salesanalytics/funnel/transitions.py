@@ -8,6 +8,7 @@ import pandas as pd
 from .._grouping import segment_columns
 from .._time import as_of_ts
 from ..dataset import Dataset
+from ..engine.connect import is_engine
 from ..stages import StageConfig
 from ..view import View, view_as_of
 from ._common import inputs
@@ -96,6 +97,10 @@ def stage_transitions(
     >>> bool(t["outcome"].isin(["advanced", "skipped", "regressed", "won", "lost", "open"]).all())
     True
     """
+    if is_engine(ds):  # a lazy table in the engine (see salesanalytics.engine)
+        from ..engine.expressions import transitions
+
+        return transitions(ds, as_of=as_of, reentry=reentry)
     if reentry not in ("all", "first", "last"):
         raise ValueError("reentry must be 'all', 'first' or 'last'")
     if isinstance(ds, View) and stage_history is None and opportunities is None and stages is None:
