@@ -171,7 +171,7 @@ def _cmd_calibrate_stages(args) -> int:
     try:
         ds = read_dataset(args.data, stages=args.stages)
         model = StageProbabilityModel(
-            by=args.by or None,
+            by="auto" if args.by is None else (args.by or None),
             half_life_days=args.half_life,
             window_days=args.window,
             age_effect={"on": True, "off": False}.get(args.age_effect, args.age_effect),
@@ -294,7 +294,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="YAML to write, e.g. params/calibrated/stage_probabilities.yaml",
     )
     cs.add_argument("--stages", default=None, help="stage preset or YAML")
-    cs.add_argument("--by", nargs="*", help="segment columns shrunk toward the stage estimate")
+    cs.add_argument(
+        "--by",
+        nargs="*",
+        help="segment columns shrunk toward the stage estimate (default: chosen out of time; "
+        "`--by` alone: none)",
+    )
     cs.add_argument("--half-life", type=float, default=None, help="recency half-life in days")
     cs.add_argument("--min-count", type=int, default=30, help="fewest deals per segment cell")
     cs.add_argument(

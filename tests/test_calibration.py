@@ -98,7 +98,7 @@ def test_brier_excess_over_true_probabilities_is_small(sample_ds):
 
 def test_ignoring_censoring_is_biased_where_many_deals_are_open(sample_ds, truth):
     as_of = "2024-09-30"  # three months in: about half the deals still open
-    ours = sa.StageProbabilityModel().fit(sample_ds, as_of=as_of)
+    ours = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=as_of)
     naive = sa.EmpiricalStageRate().fit(sample_ds, as_of=as_of)
     assert ours.table_.set_index("stage").loc["prospect", "open"] > 150
     for s in ("prospect", "contacted"):
@@ -145,7 +145,7 @@ def test_appending_later_data_leaves_the_fit_unchanged(sample_ds):
 
 
 def test_age_in_stage_lowers_the_probability(sample_ds):
-    m = sa.StageProbabilityModel().fit(sample_ds, as_of=SPLIT)
+    m = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=SPLIT)
     f = m.age_factor("proposal", [0, 15, 60, 120])
     assert f[0] == pytest.approx(1.0) and f[1] > f[2] > f[3] and f[3] < 0.6
     deals = pd.DataFrame({"stage": ["proposal", "proposal"], "age_days": [0.0, 90.0]})
@@ -196,7 +196,7 @@ def test_score_predictions_by_hand():
 
 
 def test_to_yaml_exports_a_usable_stage_config(sample_ds, tmp_path):
-    m = sa.StageProbabilityModel().fit(sample_ds, as_of=SPLIT)
+    m = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=SPLIT)
     cfg = sa.load_stages(m.to_yaml(tmp_path / "calibrated.yaml"))
     assert cfg.probabilities["proposal"] == pytest.approx(round(m.stage_estimate_["proposal"], 4))
     assert cfg.provenance["as_of"] == SPLIT and len(cfg.provenance["data_sha256"]) == 64
@@ -228,8 +228,8 @@ def test_close_date_filtered_export_is_corrected_by_delayed_entry(sample_ds, tru
             for name in ("opportunities", "stage_history")
         }
     )
-    ours = sa.StageProbabilityModel().fit(filtered, as_of="2025-06-30")
-    naive = sa.StageProbabilityModel(history_start=None).fit(filtered, as_of="2025-06-30")
+    ours = sa.StageProbabilityModel(by=None).fit(filtered, as_of="2025-06-30")
+    naive = sa.StageProbabilityModel(by=None, history_start=None).fit(filtered, as_of="2025-06-30")
     assert ours.history_start_ >= pd.Timestamp("2025-03-01")
     true = truth["win_probability"]["by_stage"]["prospect"]  # 0.187
     row = ours.table_.set_index("stage").loc["prospect"]
@@ -240,16 +240,16 @@ def test_close_date_filtered_export_is_corrected_by_delayed_entry(sample_ds, tru
 
 def test_short_history_warns(sample_ds):
     with pytest.warns(UserWarning, match="closes recorded over only"):
-        m = sa.StageProbabilityModel().fit(sample_ds, as_of="2024-08-31")
+        m = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of="2024-08-31")
     assert m.history_days_ < 90
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        assert sa.StageProbabilityModel().fit(sample_ds, as_of=SPLIT).history_days_ > 500
+        assert sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=SPLIT).history_days_ > 500
 
 
 def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
     as_of = "2025-06-30"
-    m = sa.StageProbabilityModel(window_days="auto", age_effect="auto").fit(sample_ds, as_of=as_of)
+    m = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(sample_ds, as_of=as_of)
     sel = m.selection_
     assert list(sel["window_days"].fillna(-1)) == [-1, 180.0, 90.0, 60.0] * 2
     assert list(sel["age_effect"]) == [True] * 4 + [False] * 4
@@ -259,8 +259,8 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
     assert (
         sel.loc[sel["age_effect"], "log_loss"].min() < sel.loc[~sel["age_effect"], "log_loss"].min()
     )
-    w = sa.StageProbabilityModel(window_days=90).fit(sample_ds, as_of=as_of)
-    full = sa.StageProbabilityModel().fit(sample_ds, as_of=as_of)
+    w = sa.StageProbabilityModel(by=None, window_days=90).fit(sample_ds, as_of=as_of)
+    full = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=as_of)
     # a stationary process: the 90-day period estimate agrees with all history within noise
     assert (w.stage_estimate_ - full.stage_estimate_).abs().max() < 0.06
     cut = sa.read_dataset(
@@ -271,12 +271,12 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
             ],
         }
     )
-    again = sa.StageProbabilityModel(window_days="auto", age_effect="auto").fit(cut, as_of=as_of)
+    again = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(cut, as_of=as_of)
     pd.testing.assert_frame_equal(m.selection_, again.selection_)
 
 
 def test_rolling_report_refits_at_each_split(sample_ds):
-    models = {"ours": sa.StageProbabilityModel(), "global": sa.GlobalWinRate()}
+    models = {"ours": sa.StageProbabilityModel(by=None), "global": sa.GlobalWinRate()}
     report = sa.calibration_report(models, sample_ds, ["2026-02-28", "2025-12-31"])
     pred = report.predictions
     per = report.by_split.set_index(["model", "split"])["brier"]
@@ -341,7 +341,7 @@ def test_maven_out_of_time_report(public_data):
         t["entered_at"].min() + (pd.Timestamp(t.attrs["as_of"]) - t["entered_at"].min()) / 2
     ).normalize()
     models = {
-        "ours": sa.StageProbabilityModel(),
+        "ours": sa.StageProbabilityModel(by=None),
         "configured": sa.ConfiguredProbabilities(),
         "global": sa.GlobalWinRate(),
         "empirical": sa.EmpiricalStageRate(),

@@ -78,8 +78,8 @@ def test_duckdb_equals_pandas_on_sample(sample_ds, sample_frames, sample_tables)
         same(table, got[name])
     # the fitted model predicts the same win probabilities, age effect included
     deals = sa.pipeline_as_of(sample_ds, FIT_AS_OF)
-    p = sa.StageProbabilityModel().fit(sample_ds, as_of=FIT_AS_OF)
-    q = sa.StageProbabilityModel().fit(eds, as_of=FIT_AS_OF)
+    p = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=FIT_AS_OF)
+    q = sa.StageProbabilityModel(by=None).fit(eds, as_of=FIT_AS_OF)
     np.testing.assert_allclose(p.predict_proba(deals), q.predict_proba(deals), rtol=1e-9)
 
 
@@ -127,8 +127,8 @@ def test_engine_reads_nothing_after_as_of(sample_frames):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        a = sa.StageProbabilityModel(age_effect=False).fit(base, as_of=FIT_AS_OF).table_
-        b = sa.StageProbabilityModel(age_effect=False).fit(more, as_of=FIT_AS_OF).table_
+        a = sa.StageProbabilityModel(by=None, age_effect=False).fit(base, as_of=FIT_AS_OF).table_
+        b = sa.StageProbabilityModel(by=None, age_effect=False).fit(more, as_of=FIT_AS_OF).table_
     same(a, b)
     same(sa.funnel_summary(base, as_of=FIT_AS_OF), sa.funnel_summary(more, as_of=FIT_AS_OF))
     # and after as_of they do count: the deal's current visit closes as won

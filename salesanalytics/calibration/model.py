@@ -49,8 +49,9 @@ class StageProbabilityModel:
     by
         Segment column(s) (e.g. ``"channel"``); segment estimates are shrunk toward their
         stage's estimate (beta-binomial empirical Bayes), pairs toward the first column's.
-        ``"auto"``: chosen among none, channel, owner, region, product and their pairs by
-        out-of-time log-loss on data known at ``as_of`` (see ``by_selection_``).
+        ``"auto"`` (default): chosen among none, channel, owner, region, product and their
+        pairs by out-of-time log-loss on data known at ``as_of`` (see ``by_selection_``), so
+        a user who does not know which segment matters gets it; ``None``: no segments.
     half_life_days
         Recency weighting: a deal that entered a stage ``half_life_days`` before ``as_of``
         counts half. ``None``: all history counts equally.
@@ -103,7 +104,7 @@ class StageProbabilityModel:
 
     def __init__(
         self,
-        by=None,
+        by="auto",
         *,
         half_life_days: float | None = None,
         window_days: float | None = None,
