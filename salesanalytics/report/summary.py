@@ -9,7 +9,6 @@ the page, the workbook and the tests read the same numbers.
 
 from __future__ import annotations
 
-import copy
 import html as _html
 import json
 from collections.abc import Callable, Iterable, Mapping
@@ -166,63 +165,15 @@ def save_headlines(
 # ---------------------------------------------------------------- computing headlines
 
 
-def dataset_as_of(ds: Dataset, as_of) -> Dataset:
-    """The dataset as it was known at ``as_of``: later rows dropped, later outcomes removed.
+def dataset_as_of(ds: Dataset, as_of):
+    """The dataset as it was known at ``as_of``: ``ds.at(as_of)``, the point-in-time view.
 
     Opportunities created after ``as_of`` are dropped; a deal closed later is open again,
-    at its stage on ``as_of`` (from the stage history; without one, the first open stage);
-    leads, activities and orders after ``as_of`` are dropped, and lead fields filled later
-    (conversion, first response) are blanked.
+    at its stage on ``as_of``; leads, activities and orders after ``as_of`` are dropped, and
+    lead fields filled later (conversion, first response) are blanked. Kept as a name for
+    the report notebooks; the leakage rule itself lives in :mod:`salesanalytics.view`.
     """
-    t = as_of_ts(as_of)
-    cfg = ds.stages
-    new: dict[str, Any] = {}
-    h = ds.stage_history
-    if h is not None:
-        h = h[h["entered_at"] <= t]
-        new["stage_history"] = h
-    o = ds.opportunities
-    if o is not None:
-        o = o[o["created_at"] <= t].copy()
-        late = o["closed_at"].notna() & (o["closed_at"] > t) if "closed_at" in o else None
-        if h is not None and len(h):
-            last = h.sort_values("entered_at", kind="mergesort").drop_duplicates(
-                "opportunity_id", keep="last"
-            )
-            then = o["opportunity_id"].map(last.set_index("opportunity_id")["stage"])
-            o["stage"] = then.fillna(o["stage"])
-        if late is not None and late.any():
-            first_open = cfg.coarse_entry or cfg.open_keys[0]
-            closed_then = cfg.status(o["stage"]).isin(["won", "lost"])
-            o.loc[late & closed_then, "stage"] = first_open
-            for c in ("closed_at", "close_amount", "loss_reason"):
-                if c in o:
-                    o.loc[late, c] = None
-        if "status" in o:
-            o["status"] = cfg.status(o["stage"])
-        new["opportunities"] = o
-    for name, col, later in (
-        ("leads", "created_at", ("converted_at", "first_response_at", "assigned_at")),
-        ("activities", "occurred_at", ()),
-        ("orders", "ordered_at", ()),
-    ):
-        d = getattr(ds, name)
-        if d is None or col not in d:
-            continue
-        d = d[d[col] <= t].copy()
-        if name == "leads" and "converted_at" in d:
-            later_conv = d["converted_at"] > t
-            for c in ("converted", "opportunity_id"):
-                if c in d:
-                    d.loc[later_conv, c] = False if c == "converted" else None
-        for c in later:
-            if c in d:
-                d.loc[d[c] > t, c] = pd.NaT
-        new[name] = d
-    out = copy.copy(ds)  # keeps tables set as attributes (products, reps)
-    for name, frame in new.items():
-        setattr(out, name, frame)
-    return out
+    return ds.at(as_of)
 
 
 def deal_conversion(ds: Dataset, *, as_of=None, alpha: float = 0.05) -> pd.DataFrame:
