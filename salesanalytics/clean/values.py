@@ -625,14 +625,19 @@ def normalise_id(s: pd.Series) -> Parsed:
 
 
 def normalise_category(s: pd.Series) -> Parsed:
-    """Fold case and spacing drift onto the most frequent spelling of each value.
+    """Fold case, spacing and script drift onto the most frequent spelling of each value.
 
     ``Google``, ``google`` and ``GOOGLE `` become whichever spelling is most common
-    (ties: the alphabetically first), so categories group correctly.
+    (ties: the alphabetically first), so categories group correctly. Chinese categories are
+    written in simplified script (``展會`` -> ``展会``), so files kept in either script give
+    the same segments.
     """
+    from ..stages import to_simplified
+
     # one pass over the distinct raw values, weighted by how often each occurs
     codes, uniq = pd.factorize(s.astype("string"), use_na_sentinel=True)
     t = _text_direct(pd.Series(uniq, dtype="string")).reset_index(drop=True)
+    t = t.map(to_simplified, na_action="ignore").astype("string")
     weight = np.bincount(codes[codes >= 0], minlength=len(uniq))
     folded = t.str.casefold()
     pairs = pd.DataFrame({"v": t, "k": folded, "n": weight}).dropna()
