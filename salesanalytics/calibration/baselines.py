@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._estimator import ParamsMixin
 from .._time import as_of_ts
 from ..dataset import Dataset
 from ..funnel.transitions import stage_transitions
@@ -15,7 +16,7 @@ from .model import stage_visits
 __all__ = ["ConfiguredProbabilities", "GlobalWinRate", "EmpiricalStageRate", "NaiveBayesOdoo"]
 
 
-class _Baseline:
+class _Baseline(ParamsMixin):
     def _prepare(self, dataset, as_of, transitions, stage_history, opportunities, stages):
         as_of = view_as_of(dataset, as_of)
         if as_of is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._estimator import ParamsMixin
 from ..dataset import Dataset
 from ..engine.connect import is_engine
 from ..funnel._common import as_list, wilson
@@ -41,7 +42,7 @@ def stage_visits(t: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-class StageProbabilityModel:
+class StageProbabilityModel(ParamsMixin):
     """Win probability per stage (and segment) from history, with open deals censored.
 
     Parameters
