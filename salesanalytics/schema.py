@@ -546,7 +546,7 @@ TABLES: dict[str, TableSpec] = {
             _c("team", "category", "team", "sales team", "团队"),
             _c("product", "category", *_PRODUCT),
         ),
-        key=("period", "owner", "region", "team", "product"),
+        key=("period", "metric", "owner", "region", "team", "product"),
         file_aliases=(
             "targets",
             "target",

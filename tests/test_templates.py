@@ -23,7 +23,7 @@ TEMPLATES = {
     "客户跟进记录表(001)": ("activities", 3, 3),
     "线索获取与筛选表": ("leads", 4, 4),
     "线索分级与分配表": ("leads", 3, 3),
-    "销售目标分解与追踪表": ("targets", 4, 3),
+    "销售目标分解与追踪表": ("targets", 4, 4),
     "销售业绩分析表": ("targets", 4, 3),
     "客户关系维护表": ("accounts", 3, 3),
     "客户阶段转化跟踪表": ("opportunities", 10, 9),
@@ -176,12 +176,16 @@ def test_target_sheet_in_ten_thousands():
 def test_target_breakdown_sheet():
     res = sa.clean(sa.read_table(_path("zh-hans", "销售目标分解与追踪表")), "targets")
     d = res.data
-    assert d["period"].tolist() == ["2024-Q1", "2024-Q1", "2024-Q2"]
-    assert d["target_amount"].tolist() == [3_000_000, 2_500_000, 4_000_000]
+    assert d["period"].tolist() == ["2024-Q1", "2024-Q1", "2024-Q2", "2024-Q1"]
+    assert d["target_amount"].tolist() == [3_000_000, 2_500_000, 4_000_000, 20]
     assert d["actual_amount"].tolist()[:2] == [3_300_000, 2_000_000]
     np.testing.assert_allclose(d["attainment"].astype(float)[:2], [1.1, 0.8])
     assert d["shortfall_reason"].tolist()[1] == "大客户延期签约"
-    assert res.rejected["reason"].tolist() == ["not an amount target (metric '新签客户数')"]
+    # a count target (新签客户数, 20家) is kept as its own metric row; attainment of bookings
+    # reads the amount rows only, target_sheet reads both
+    assert d["metric"].tolist()[3] == "新签客户数" and res.rejected.empty
+    ds = sa.read_dataset({"targets": _path("zh-hans", "销售目标分解与追踪表")})
+    assert sa.performance._base.revenue_rows(ds.targets)["target_amount"].sum() == 9_500_000
 
 
 def test_subtotals_in_either_script_and_units_per_cell():

@@ -172,16 +172,6 @@ def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
     if sub.any():
         issues.add(work.index[sub], "*", None, "subtotal_row", "rejected", SUBTOTAL_REASON)
         rej.add(sub, SUBTOTAL_REASON)
-    if table == "targets" and "metric" in work.columns:
-        metric = work["metric"].astype("string")
-        simple = metric.map(to_simplified, na_action="ignore").astype("string")
-        other = metric.notna() & ~simple.str.contains(_AMOUNT_METRIC).fillna(False) & ~sub
-        other &= ~V.blank_mask(work["metric"])
-        if other.any():
-            why = "not an amount target (metric " + metric[other].map(repr) + ")"
-            issues.add(work.index[other], "metric", metric[other], "not_amount", "rejected")
-            rej.add(other, why)
-            sub |= other
     if sub.any():
         for c in work.columns:
             work[c] = work[c].mask(sub)
