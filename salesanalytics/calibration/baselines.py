@@ -17,6 +17,26 @@ __all__ = ["ConfiguredProbabilities", "GlobalWinRate", "EmpiricalStageRate", "Na
 
 
 class _Baseline(ParamsMixin):
+    """Shared ``fit``: cut the history at ``as_of``, then ``_learn`` from it."""
+
+    def fit(
+        self,
+        dataset: Dataset | View | None = None,
+        as_of=None,
+        *,
+        transitions: pd.DataFrame | None = None,
+        stage_history: pd.DataFrame | None = None,
+        opportunities: pd.DataFrame | None = None,
+        stages=None,
+    ):
+        """Learn from what was known at ``as_of`` (a View's own by default)."""
+        t, end = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
+        self._learn(t, end)
+        return self
+
+    def _learn(self, t: pd.DataFrame, end: pd.Timestamp) -> None:
+        raise NotImplementedError
+
     def _prepare(self, dataset, as_of, transitions, stage_history, opportunities, stages):
         as_of = view_as_of(dataset, as_of)
         if as_of is None:
@@ -70,22 +90,10 @@ class GlobalWinRate(_Baseline):
     def __init__(self, stages=None) -> None:
         self.stages = stages
 
-    def fit(
-        self,
-        dataset: Dataset | View | None = None,
-        as_of=None,
-        *,
-        transitions: pd.DataFrame | None = None,
-        stage_history: pd.DataFrame | None = None,
-        opportunities: pd.DataFrame | None = None,
-        stages=None,
-    ):
-        """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
+    def _learn(self, t: pd.DataFrame, end: pd.Timestamp) -> None:
         last = t.drop_duplicates("opportunity_id", keep="last")["outcome"]
         won, lost = (last == "won").sum(), (last == "lost").sum()
         self.rate_ = float(won / (won + lost)) if won + lost else float("nan")
-        return self
 
     def predict_proba(self, deals: pd.DataFrame) -> pd.Series:
         return pd.Series(self.rate_, index=deals.index, name="p_win")
@@ -102,23 +110,11 @@ class EmpiricalStageRate(_Baseline):
     def __init__(self, stages=None) -> None:
         self.stages = stages
 
-    def fit(
-        self,
-        dataset: Dataset | View | None = None,
-        as_of=None,
-        *,
-        transitions: pd.DataFrame | None = None,
-        stage_history: pd.DataFrame | None = None,
-        opportunities: pd.DataFrame | None = None,
-        stages=None,
-    ):
-        """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, end = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
+    def _learn(self, t: pd.DataFrame, end: pd.Timestamp) -> None:
         v = stage_visits(t, end)
         closed = v[v["fate"].notna()]
         g = closed.groupby("stage")["fate"].agg(lambda f: float((f == "won").mean()))
         self.rates_ = g.reindex(list(self.stages_.open_keys))
-        return self
 
     def predict_proba(self, deals: pd.DataFrame) -> pd.Series:
         return deals["stage"].map(self.rates_).astype(float).rename("p_win")
@@ -136,18 +132,7 @@ class NaiveBayesOdoo(_Baseline):
         self.fields = tuple(fields)
         self.smoothing = smoothing
 
-    def fit(
-        self,
-        dataset: Dataset | View | None = None,
-        as_of=None,
-        *,
-        transitions: pd.DataFrame | None = None,
-        stage_history: pd.DataFrame | None = None,
-        opportunities: pd.DataFrame | None = None,
-        stages=None,
-    ):
-        """Learn from what was known at ``as_of`` (a View's own by default)."""
-        t, _ = self._prepare(dataset, as_of, transitions, stage_history, opportunities, stages)
+    def _learn(self, t: pd.DataFrame, end: pd.Timestamp) -> None:
         last = t.drop_duplicates("opportunity_id", keep="last")
         closed = last[last["outcome"].isin(["won", "lost"])]
         won = closed["outcome"] == "won"
@@ -166,7 +151,6 @@ class NaiveBayesOdoo(_Baseline):
                     "won": c.get(True, pd.Series(dtype=float)).to_dict(),
                     "lost": c.get(False, pd.Series(dtype=float)).to_dict(),
                 }
-        return self
 
     def predict_proba(self, deals: pd.DataFrame) -> pd.Series:
         s = self.smoothing
