@@ -60,7 +60,7 @@ def brier_excess(ds: sa.Dataset, fit_at: str = "2025-07-01") -> dict:
     fate = t.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")["outcome"]
     models = {
         "default (by='auto')": sa.StageProbabilityModel(by="auto"),
-        "no segments (by=None)": sa.StageProbabilityModel(),
+        "no segments (by=None)": sa.StageProbabilityModel(by=None),
         "by='channel'": sa.StageProbabilityModel(by="channel"),
     }
     fitted = {k: m.fit(ds, as_of=fit_at) for k, m in models.items()}
