@@ -110,3 +110,37 @@ def test_intervals_cover_about_as_promised_across_simulated_pipelines():
     # 80% intervals: measured 29 of 36 (0.81: 11, 8, 10 of 12 by seed, 5,000 draws);
     # overlapping 90-day windows make a single pipeline noisy
     assert len(covered) == 36 and 0.7 <= np.mean(covered) <= 0.95
+
+
+class _TwoStageModel:
+    """A fitted-model stand-in: stage probabilities with their effective counts."""
+
+    stage_estimate_ = pd.Series({"a": 0.4, "b": 0.7})
+    table_ = pd.DataFrame(
+        {"stage": ["a", "b"], "stage_estimate": [0.4, 0.7], "effective_n": [20.0, 50.0]}
+    )
+
+    def predict_proba(self, deals):
+        return deals["stage"].map({"a": 0.4, "b": 0.7})
+
+
+def test_stage_redraws_are_built_per_block_with_the_same_draws():
+    """The draws x deals factors are built one block of deals at a time: the numbers are
+    those of the full matrix (same seed, same stream), here over two blocks of deals."""
+    from salesanalytics.forecast.bookings import _stage_uncertainty
+
+    rng = np.random.default_rng(5)
+    n, n_sims, seed = 10_000, 300, 9  # blocks of 2,000,000 // 300 = 6,666 deals
+    d = pd.DataFrame({"stage": rng.choice(["a", "b"], n), "amount": rng.integers(1, 50, n) * 100.0})
+    f = sa.forecast_bookings(d, _TwoStageModel(), n_sims=n_sims, seed=seed).iloc[0]
+    full = _stage_uncertainty(_TwoStageModel(), n_sims, seed).reindex(columns=d["stage"])
+    full, p = full.to_numpy(), d["stage"].map({"a": 0.4, "b": 0.7}).to_numpy()
+    amount, total, draw = d["amount"].to_numpy(), np.zeros(n_sims), np.random.default_rng(seed)
+    for i in range(0, n, 6_666):
+        sl = slice(i, i + 6_666)
+        won = draw.random((n_sims, len(amount[sl]))) < np.clip(p[sl] * full[:, sl], 0, 1)
+        total += won @ amount[sl]
+    low, high = np.quantile(total, [0.1, 0.9], method="inverted_cdf")
+    assert (f["low"], f["high"]) == (low, high)
+    assert f["expected"] == pytest.approx((amount * p).sum())
+    assert f["low"] < f["expected"] < f["high"]

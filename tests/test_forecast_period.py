@@ -192,7 +192,7 @@ def test_default_stage_model_is_close_to_the_truth(sample_ds):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         auto = sa.StageProbabilityModel(by="auto").fit(sample_ds, as_of=fit_at)
-        plain = sa.StageProbabilityModel().fit(sample_ds, as_of=fit_at)
+        plain = sa.StageProbabilityModel(by=None).fit(sample_ds, as_of=fit_at)
     proc, rows = Process(), []
     for s in pd.date_range("2025-08-01", periods=8, freq="MS"):
         d = sa.pipeline_as_of(sample_ds, s - pd.Timedelta(days=1))
@@ -217,7 +217,7 @@ def test_default_stage_model_is_close_to_the_truth(sample_ds):
     r = pd.concat(rows)
     brier = {k: float(np.mean((r[k] - r["y"]) ** 2)) for k in ("auto", "plain", "t")}
     assert len(r) > 1000 and "channel" in auto.by_
-    # measured: auto AUTO_EXCESS above the truth, plain (no segments) PLAIN_EXCESS
+    # measured: auto 0.0030 above the truth, by=None (no segments) 0.0128
     assert brier["auto"] - brier["t"] <= 0.003
     assert brier["plain"] - brier["t"] > 0.008
     assert set(auto.by_selection_["by"]) >= {"(none)", "channel", "channel+owner"}

@@ -126,9 +126,12 @@ def forecast_bookings(
         has = g["expected"].notna()
         amount = pd.to_numeric(g.loc[has, "amount"]).to_numpy(float)
         p = np.clip(g.loc[has, "p"].to_numpy(float), 0, 1)
-        factor = (
-            spread.reindex(columns=g.loc[has, "stage"]).to_numpy() if spread is not None else None
-        )
+        factor = None
+        if spread is not None:  # (draws x stages + a NaN column, stage column of each deal)
+            col = {s: i for i, s in enumerate(spread.columns)}
+            idx = g.loc[has, "stage"].map(col).fillna(len(col)).to_numpy(int)
+            table = np.column_stack([spread.to_numpy(float), np.full(n_sims, np.nan)])
+            factor = (table, idx)
         draws = _simulate(amount, p, factor, np.random.default_rng(seed), n_sims)
         low, high = np.quantile(draws, q, method="inverted_cdf")
         key = key if isinstance(key, tuple) else (key,)
@@ -253,13 +256,15 @@ def backtest_summary(backtest: pd.DataFrame) -> pd.DataFrame:
 def _simulate(amount: np.ndarray, p: np.ndarray, factor, rng, n_sims: int) -> np.ndarray:
     """Totals of ``n_sims`` draws of independent wins, in blocks to bound memory.
 
-    ``factor`` (draws x deals, or None) scales each deal's probability per draw.
+    ``factor`` (None, or ``(table, column)``: draws x stages and each deal's stage column)
+    scales each deal's probability per draw; the draws x deals factors are built one block
+    of deals at a time, so memory stays near 2 million numbers per array whatever the size.
     """
     total = np.zeros(n_sims)
     block = max(1, 2_000_000 // n_sims)
     for i in range(0, len(amount), block):
         sl = slice(i, i + block)
-        prob = p[sl] if factor is None else np.clip(p[sl] * factor[:, sl], 0, 1)
+        prob = p[sl] if factor is None else np.clip(p[sl] * factor[0][:, factor[1][sl]], 0, 1)
         wins = rng.random((n_sims, len(amount[sl]))) < prob
         total += wins @ amount[sl]
     return total
