@@ -21,6 +21,7 @@
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
 stages: str = "default"  # stage preset name (see params/stages) or a YAML path
+lang: str = "en"  # en or zh labels
 split: str = "2025-12-31"  # fit on history up to this date; evaluate on later snapshots
 rolling: bool = False  # also refit at every month end after split, each scoring the next month
 segment: str = "channel"  # segment whose estimates are shrunk toward the stage estimate
@@ -36,7 +37,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 import salesanalytics as sa
 from salesanalytics import _paths
@@ -75,7 +75,7 @@ if has_deals:
         configured_minus_calibrated=per_stage["configured"] - per_stage["stage_estimate"]
     )
     sa.save_table(table, output_dir, "stage_probabilities")
-    display(per_stage)
+    sa.show(per_stage, lang=lang, name="stage_probabilities")
 
 # %% [markdown]
 # Where the configured number lies outside the calibrated interval, it is wrong by more than
@@ -83,24 +83,21 @@ if has_deals:
 
 # %%
 if has_deals:
-    display(
-        per_stage[
-            (per_stage["configured"] < per_stage["low"])
-            | (per_stage["configured"] > per_stage["high"])
-        ]
-    )
+    outside = per_stage[
+        (per_stage["configured"] < per_stage["low"]) | (per_stage["configured"] > per_stage["high"])
+    ]
+    sa.show(outside, lang=lang, empty="Every configured probability lies inside its interval.")
 
 # %% [markdown]
 # ## Segments (shrunk toward their stage)
 
 # %%
-if has_deals:
-    segments = table[table[segment] != "(all)"] if segment else table.iloc[0:0]
-    display(
-        segments.pivot(index=segment, columns="stage", values="estimate")[list(ds.stages.open_keys)]
-        if segment
-        else None
-    )
+if has_deals and segment:
+    segments = table[table[segment] != "(all)"]
+    by_seg = segments.pivot(index=segment, columns="stage", values="estimate")
+    sa.show(by_seg[list(ds.stages.open_keys)], lang=lang, name="stage_probabilities")
+elif has_deals:
+    print("no segment (segment is empty): stage estimates only")
 
 # %% [markdown]
 # ## Out of time: fitted at the split, scored on later snapshots
@@ -130,7 +127,7 @@ if has_deals:
         f"split {report.scores.attrs['split']}; snapshots {report.scores.attrs['snapshots'][0]} .. "
         f"{report.scores.attrs['snapshots'][-1]}; {report.scores.attrs['outcome']}"
     )
-    display(report.scores)
+    sa.show(report.scores, lang=lang, name="scores")
 
 # %%
 if has_deals:
@@ -142,7 +139,7 @@ if has_deals:
 # %%
 if has_deals:
     bs = report.by_stage.pivot_table(index="stage", columns="model", values="brier")
-    display(bs.loc[list(ds.stages.open_keys)])
+    sa.show(bs.loc[list(ds.stages.open_keys)], lang=lang)
 
 # %% [markdown]
 # Brier per refit date (one row unless `rolling`): a model that wins only on average is
@@ -152,7 +149,7 @@ if has_deals:
 if has_deals:
     by_refit = report.by_split.pivot(index="split", columns="model", values="brier").round(4)
     sa.save_table(by_refit.reset_index(), output_dir, "brier_by_refit")
-    display(by_refit)
+    sa.show(by_refit, lang=lang, name="brier_by_refit")
 
 # %% [markdown]
 # ## Export for rollout

@@ -20,6 +20,7 @@
 
 # %% tags=["parameters"]
 data_dir: str = ""  # folder of CRM table files; empty means the bundled sample (data/sample)
+lang: str = "en"  # en or zh labels
 scorecard: str = "lead_sabc"  # hand-set lead scorecard: preset name or YAML path
 outcome: str = "converted"  # 0/1 lead outcome column
 split: str = "2025-12-01"  # fit on leads created before this date, evaluate on the rest
@@ -37,7 +38,6 @@ import warnings
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 import salesanalytics as sa
 from salesanalytics import _paths
@@ -68,7 +68,7 @@ if has_leads:
     fit = sa.fit_scorecard(train, hand, outcome=outcome)
     sa.save_table(fit.comparison, output_dir, "weights")
     print("cross-validated AUC per fold:", [round(a, 3) for a in fit.cv_auc])
-    display(fit.comparison)
+    sa.show(fit.comparison, lang=lang, name="weights")
 
 # %% [markdown]
 # ## On held-out leads: tier conversion, AUC, Brier
@@ -92,7 +92,7 @@ if has_leads:
         ]
     )
     sa.save_table(summary, output_dir, "holdout_scores")
-    display(summary)
+    sa.show(summary, lang=lang, name="holdout_scores")
 
 # %%
 if has_leads:
@@ -100,7 +100,7 @@ if has_leads:
         [e.tiers.assign(scorecard=k) for k, e in evaluations.items()], ignore_index=True
     )
     sa.save_table(tiers, output_dir, "tier_conversion")
-    display(tiers)
+    sa.show(tiers, lang=lang, name="tier_conversion")
 
 # %%
 if has_leads:
@@ -125,7 +125,7 @@ if has_leads:
         evaluations["hand-set"].scored["tier"], evaluations["fitted"].scored["tier"]
     )
     sa.save_table(migration.reset_index(), output_dir, "tier_migration")
-    display(migration)
+    sa.show(migration, lang=lang, name="tier_migration")
 
 # %% [markdown]
 # ## Capacity: which leads can the team work?
@@ -164,17 +164,16 @@ if has_customers:
     )
     sa.save_table(customers, output_dir, "customer_tiers")
     sa.save_table(plan, output_dir, "followup_plan")
-    display(
-        customers.groupby("tier", observed=True).agg(
-            accounts=("account_id", "size"),
-            purchases_6m=("purchases_6m", "sum"),
-            open_pipeline=("open_pipeline", "sum"),
-        )
+    by_tier = customers.groupby("tier", observed=True).agg(
+        accounts=("account_id", "size"),
+        purchases_6m=("purchases_6m", "sum"),
+        open_pipeline=("open_pipeline", "sum"),
     )
+    sa.show(by_tier, lang=lang)
 
 # %%
 if has_customers:
-    display(plan.head(10))
+    sa.show(plan, lang=lang, max_rows=10, name="followup_plan")
 
 # %%
 if has_leads:

@@ -31,10 +31,11 @@ team_column: str = "team"  # targets column for the team roll-up; empty means no
 under_months: int = 3  # months running below the team average that flag a rep (guide 001)
 under_threshold: float = 0.8  # share of the team average a rep must reach each month
 tier_scheme: str = "guide_003"  # customer tiers: guide_003 (default) or guide_000 (A/B/C)
-lang: str = "en"  # en, or zh for the guides' own sheet layouts in the workbook
+lang: str = "en"  # en or zh labels (zh: the guides' own sheet layouts in the workbook)
 interval: float = 0.8  # central probability of the projection interval
 n_sims: int = 20000  # simulated outcomes behind each interval
 seed: int = 0  # random seed of the simulation
+columns: dict = {}  # header mapping per table, {opportunities: {客户编号: opportunity_id}}
 output_dir: str = ""  # where tables and figures go; empty means not saved (runner sets it)
 
 # %%
@@ -46,16 +47,25 @@ import pandas as pd
 
 import salesanalytics as sa
 
+sa.refuse_runner_format(globals())  # a runner-format params file given to papermill
+
 pd.set_option("display.float_format", "{:,.2f}".format)
 pd.set_option("display.max_columns", 30)
 warnings.filterwarnings("ignore", message=".*below min_count.*")
-ds = sa.read_dataset(data_dir or None, stages=stages)
-reps = sa.attainment(
-    ds, period=period, by="owner", as_of=as_of, pace=pace, lag_threshold=lag_threshold
-)
-sa.save_table(reps, output_dir, "attainment_by_rep")
+ds = sa.read_dataset(data_dir or None, stages=stages, columns=columns)
 print(ds)
-print(f"pace: {reps.attrs['pace_basis']}; {reps.attrs['share_due']:.1%} of the period due")
+has_targets = sa.has_tables(
+    ds, "opportunities", "targets", section="Attainment, pacing, roll-up and review workbook"
+)
+has_deals = sa.has_tables(
+    ds, "opportunities", section="Growth, product mix, customers, tiers and under-performers"
+)
+if has_targets:
+    reps = sa.attainment(
+        ds, period=period, by="owner", as_of=as_of, pace=pace, lag_threshold=lag_threshold
+    )
+    sa.save_table(reps, output_dir, "attainment_by_rep")
+    print(f"pace: {reps.attrs['pace_basis']}; {reps.attrs['share_due']:.1%} of the period due")
 
 # %% [markdown]
 # ## The period under review: completion and pace per rep
@@ -64,38 +74,32 @@ print(f"pace: {reps.attrs['pace_basis']}; {reps.attrs['share_due']:.1%} of the p
 # year earlier up to the same day (empty when the data do not reach back that far).
 
 # %%
-current = reps[reps["period"] == reps["period"].max()]
-current[
-    [
-        "owner",
-        "target",
-        "bookings",
-        "attainment",
-        "expected_to_date",
-        "pace_ratio",
-        "lagging",
-        "yoy",
-        "mom",
-    ]
-]
+if has_targets:
+    current = reps[reps["period"] == reps["period"].max()]
+    cols = ["owner", "target", "bookings", "attainment", "expected_to_date", "pace_ratio"]
+    cols += ["lagging", "yoy", "mom"]
+    sa.show(current[cols], lang=lang, name="attainment_by_rep")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-sa.plot_attainment(reps, ax=ax)
-sa.save_figure(fig, output_dir, "attainment")
-plt.show()
+if has_targets:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sa.plot_attainment(reps, ax=ax)
+    sa.save_figure(fig, output_dir, "attainment")
+    plt.show()
 
 # %% [markdown]
 # ## Attainment per rep and period
 
 # %%
-reps.pivot(index="owner", columns="period", values="attainment")
+if has_targets:
+    by_period = reps.pivot(index="owner", columns="period", values="attainment")
+    sa.show(by_period, lang=lang, name="attainment_by_rep")
 
 # %% [markdown]
 # ## Team roll-up, checked: the reps add up to their team
 
 # %%
-if team_column:
+if has_targets and team_column:
     teams = sa.attainment(
         ds, period=period, by=team_column, as_of=as_of, pace=pace, lag_threshold=lag_threshold
     )
@@ -103,10 +107,10 @@ if team_column:
     check = sa.check_rollup(by_rep, teams, on=["period", team_column])
     sa.save_table(teams, output_dir, "attainment_by_team")
     print(f"roll-up mismatches: {int((~check['consistent']).sum())}")
-    out = teams.pivot(index=team_column, columns="period", values="attainment")
-else:
-    out = "no team roll-up (team_column is empty)"
-out
+    by_team = teams.pivot(index=team_column, columns="period", values="attainment")
+    sa.show(by_team, lang=lang, name="attainment_by_team")
+elif has_targets:
+    print("no team roll-up (team_column is empty)")
 
 # %% [markdown]
 # ## Where the open period is heading
@@ -114,77 +118,88 @@ out
 # period ends (a floor: deals not created yet are not counted).
 
 # %%
-pacing = sa.period_pacing(
-    ds, as_of=as_of, period=period, by="owner", interval=interval, n_sims=n_sims, seed=seed
-)
-sa.save_table(pacing, output_dir, "pacing")
-print(f"{pacing.attrs['period']}: {pacing.attrs['days_left']:.0f} days left after {as_of}")
-pacing
+if has_targets:
+    pacing = sa.period_pacing(
+        ds, as_of=as_of, period=period, by="owner", interval=interval, n_sims=n_sims, seed=seed
+    )
+    sa.save_table(pacing, output_dir, "pacing")
+    print(f"{pacing.attrs['period']}: {pacing.attrs['days_left']:.0f} days left after {as_of}")
+    sa.show(pacing, lang=lang, name="pacing")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 4))
-sa.plot_pacing(pacing, ax=ax)
-sa.save_figure(fig, output_dir, "pacing")
-plt.show()
+if has_targets:
+    fig, ax = plt.subplots(figsize=(7, 4))
+    sa.plot_pacing(pacing, ax=ax)
+    sa.save_figure(fig, output_dir, "pacing")
+    plt.show()
 
 # %% [markdown]
 # ## Growth over time
 # MoM and YoY; trend and seasonality once two full years exist.
 
 # %%
-grow = sa.growth(ds, period=period, as_of=as_of)
-sa.save_table(grow, output_dir, "growth")
-print(grow.attrs["decomposition"])
-fig, ax = plt.subplots(figsize=(8, 3.5))
-sa.plot_growth(grow, ax=ax)
-sa.save_figure(fig, output_dir, "growth")
-plt.show()
+if has_deals:
+    grow = sa.growth(ds, period=period, as_of=as_of)
+    sa.save_table(grow, output_dir, "growth")
+    print(grow.attrs["decomposition"])
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sa.plot_growth(grow, ax=ax)
+    sa.save_figure(fig, output_dir, "growth")
+    plt.show()
 
 # %% [markdown]
 # ## Product mix: share, contribution to growth, star products
 
 # %%
-mix = sa.product_mix(ds, period=period, as_of=as_of)
-sa.save_table(mix, output_dir, "product_mix")
-print("; ".join(mix.attrs["notes"]) or "margin included")
-mix[mix["period"] == mix["period"].max()]
+if has_deals:
+    mix = sa.product_mix(ds, period=period, as_of=as_of)
+    sa.save_table(mix, output_dir, "product_mix")
+    print("; ".join(mix.attrs["notes"]) or "margin included")
+    sa.show(mix[mix["period"] == mix["period"].max()], lang=lang, name="product_mix")
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3.5))
-sa.plot_product_share(mix, ax=ax)
-sa.save_figure(fig, output_dir, "product_share")
-plt.show()
+if has_deals:
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    sa.plot_product_share(mix, ax=ax)
+    sa.save_figure(fig, output_dir, "product_share")
+    plt.show()
 
 # %% [markdown]
 # ## Customers: new and returning, repeat rate, churn against its ceiling
 
 # %%
-customers = sa.customer_activity(ds, period=period, as_of=as_of)
-sa.save_table(customers, output_dir, "customers")
-customers.tail(6)
+if has_deals:
+    customers = sa.customer_activity(ds, period=period, as_of=as_of)
+    sa.save_table(customers, output_dir, "customers")
+    sa.show(customers.tail(6), lang=lang, name="customers")
 
 # %% [markdown]
 # ## Customer tiers and how customers moved since a year ago
 
 # %%
-tiers = sa.customer_tiers(ds, as_of=as_of, scheme=tier_scheme)
-start = str((pd.Timestamp(as_of) - pd.DateOffset(years=1)).date())
-moves = sa.tier_migration(ds, start=start, end=as_of, scheme=tier_scheme)
-sa.save_table(tiers, output_dir, "customer_tiers")
-print(f"scheme {tiers.attrs['scheme']} ({tiers.attrs['source']})")
-print(tiers["tier"].value_counts().to_string())
-fig, ax = plt.subplots(figsize=(5, 4))
-sa.plot_tier_migration(moves, ax=ax)
-sa.save_figure(fig, output_dir, "tier_migration")
-plt.show()
+if has_deals:
+    tiers = sa.customer_tiers(ds, as_of=as_of, scheme=tier_scheme)
+    start = str((pd.Timestamp(as_of) - pd.DateOffset(years=1)).date())
+    moves = sa.tier_migration(ds, start=start, end=as_of, scheme=tier_scheme)
+    sa.save_table(tiers, output_dir, "customer_tiers")
+    print(f"scheme {tiers.attrs['scheme']} ({tiers.attrs['source']})")
+    sa.show(tiers["tier"].value_counts().reset_index(), lang=lang)
+
+# %%
+if has_deals:
+    fig, ax = plt.subplots(figsize=(5, 4))
+    sa.plot_tier_migration(moves, ax=ax)
+    sa.save_figure(fig, output_dir, "tier_migration")
+    plt.show()
 
 # %% [markdown]
 # ## Reps below the team average month after month
 
 # %%
-under = sa.underperformers(ds, months=under_months, threshold=under_threshold, as_of=as_of)
-sa.save_table(under, output_dir, "underperformers")
-under
+if has_deals:
+    under = sa.underperformers(ds, months=under_months, threshold=under_threshold, as_of=as_of)
+    sa.save_table(under, output_dir, "underperformers")
+    sa.show(under, lang=lang, name="underperformers", empty="No rep below the team average.")
 
 # %% [markdown]
 # ## Target sheet and the review workbook
@@ -192,18 +207,19 @@ under
 # view (`lang="zh"`: the guides' layouts, amounts in 万元).
 
 # %%
-sheet = sa.target_sheet(ds, period=period, as_of=as_of)
-if output_dir:
-    path = sa.write_review(
-        Path(output_dir) / f"review_{period}.xlsx",
-        attainment=reps,
-        targets=sheet,
-        underperformers=under,
-        growth=grow,
-        product_mix=mix,
-        customers=customers,
-        tiers=moves,
-        lang=lang,
-    )
-    print(f"workbook written: {path.name}")
-sheet[sheet["period"] == sheet["period"].max()]
+if has_targets:
+    sheet = sa.target_sheet(ds, period=period, as_of=as_of)
+    if output_dir:
+        path = sa.write_review(
+            Path(output_dir) / f"review_{period}.xlsx",
+            attainment=reps,
+            targets=sheet,
+            underperformers=under,
+            growth=grow,
+            product_mix=mix,
+            customers=customers,
+            tiers=moves,
+            lang=lang,
+        )
+        print(f"workbook written: {path.name}")
+    sa.show(sheet[sheet["period"] == sheet["period"].max()], lang=lang)

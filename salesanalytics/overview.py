@@ -160,6 +160,11 @@ def run_warnings(ds: Dataset, as_of: str | pd.Timestamp | None = None) -> pd.Dat
     return pd.DataFrame({"warning": pd.Series(out, dtype="string")})
 
 
+def _row_count(table) -> int:
+    """Rows of a DataFrame, or of an engine (Ibis) table counted where it lives."""
+    return len(table) if isinstance(table, pd.DataFrame) else int(table.count().execute())
+
+
 def has_tables(ds: Dataset, *tables: str, section: str | None = None) -> bool:
     """True when every table named is present with at least one row.
 
@@ -175,7 +180,7 @@ def has_tables(ds: Dataset, *tables: str, section: str | None = None) -> bool:
     False
     """
     missing = [t for t in tables if getattr(ds, t, None) is None]
-    empty = [t for t in tables if t not in missing and len(getattr(ds, t)) == 0]
+    empty = [t for t in tables if t not in missing and _row_count(getattr(ds, t)) == 0]
     if not missing and not empty:
         return True
     if section:

@@ -43,6 +43,26 @@ SKIPPED = {
         "Stage probabilities: skipped (the opportunities table has no rows)"
     ],
     ("05-scoring-calibration", "deals_only"): ["Lead scorecard: skipped (no leads table"],
+    ("06-forecast", "leads_only"): [
+        "Forecast, backtest, review and waterfall: skipped (no opportunities table"
+    ],
+    ("06-forecast", "empty"): [
+        "Forecast, backtest, review and waterfall: skipped (the opportunities table has no rows"
+    ],
+    ("07-targets-performance", "deals_only"): [
+        "Attainment, pacing, roll-up and review workbook: skipped (no targets table"
+    ],
+    ("07-targets-performance", "leads_only"): [
+        "Attainment, pacing, roll-up and review workbook: skipped (no opportunities / targets",
+        "Growth, product mix, customers, tiers and under-performers: skipped (no opportunities",
+    ],
+    ("07-targets-performance", "empty"): [
+        "Growth, product mix, customers, tiers and under-performers: skipped (the opportunities",
+    ],
+    ("08-engine-funnel", "deals_only"): ["Conversion by segment: skipped (no leads table"],
+    ("08-engine-funnel", "leads_only"): [
+        "Funnel, dwell and stage probabilities: skipped (no opportunities table"
+    ],
 }
 
 
@@ -61,30 +81,10 @@ def test_print_dataset_on_any_subset(folders):
     assert ds.products is None and ds.reps is None and "leads=" in repr(ds)
 
 
-#: Notebooks 06 and 07 belong to the forecast and performance work, which rewrites them;
-#: their section guards (``if sa.has_tables(ds, ...)``, as in 00-05) come with that work.
-PENDING = {
-    ("06-forecast", "leads_only"),
-    ("06-forecast", "empty"),
-    ("07-targets-performance", "deals_only"),
-    ("07-targets-performance", "leads_only"),
-    ("07-targets-performance", "empty"),
-}
-
-
 def _cases():
     for nb in NOTEBOOKS:
         for v in VARIANTS:
-            marks = (
-                [
-                    pytest.mark.xfail(
-                        strict=False, reason="06/07 guards come with their owners' work"
-                    )
-                ]
-                if (nb, v) in PENDING
-                else []
-            )
-            yield pytest.param(nb, v, marks=marks, id=f"{nb}-{v}")
+            yield pytest.param(nb, v, id=f"{nb}-{v}")
 
 
 @pytest.mark.notebooks

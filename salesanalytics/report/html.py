@@ -74,6 +74,17 @@ class Table:
         self.source = source
         self.note = note
         self.name = name
+        self._shown = False
+
+    def _ipython_display_(self) -> None:
+        """Publish once: :func:`show` displays at once (inside ``if`` blocks too), so the
+        same table returned as a cell's last expression is not shown twice."""
+        if self._shown:
+            return
+        self._shown = True
+        from IPython.display import publish_display_data
+
+        publish_display_data({"text/plain": repr(self), "text/html": self._repr_html_()})
 
     def to_html(self) -> str:
         right = [
@@ -136,7 +147,8 @@ def show(
     No index column, column labels and stage names in ``lang`` (``"en"``, ``"zh"``,
     ``"zh_hant"``), thousands separators, percentages, p-values as ``< 0.001``. A table
     longer than ``max_rows`` is cut, with a link to the full CSV ``tables/<name>.csv``
-    (where :func:`save_table` writes it).
+    (where :func:`save_table` writes it). In a notebook the table is displayed at once,
+    also inside an ``if`` block, and only once.
 
     Parameters
     ----------
@@ -168,7 +180,21 @@ def show(
         note = f"{max_rows:,} of {n:,} rows {shown}.{link}"
     else:
         src_cut = src
-    return Table(format_frame(src_cut, lang, stages=stages), src_cut, note, name or "")
+    table = Table(format_frame(src_cut, lang, stages=stages), src_cut, note, name or "")
+    if _in_kernel():  # displayed now: a notebook section guarded by ``if`` shows it too
+        table._ipython_display_()
+    return table
+
+
+def _in_kernel() -> bool:
+    import sys
+
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def _meaningful_index(df: pd.DataFrame) -> bool:
