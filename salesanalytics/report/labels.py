@@ -191,7 +191,61 @@ LABELS: dict[str, tuple[str, str]] = {
     "configured": ("Configured", "已配置"),
 }
 
-_PCT_WORDS = ("conversion", "rate", "share", "compliance", "completion", "lead_to_", "_to_won")
+#: Columns of the forecast, calibration and performance tables (notebooks 04-07).
+LABELS.update(
+    {
+        "already_won": ("Already won", "已成交"),
+        "from_open": ("From open deals", "来自在途商机"),
+        "from_new": ("From new deals", "来自新增商机"),
+        "expected": ("Expected", "预计"),
+        "p10": ("P10", "P10"),
+        "p50": ("P50", "P50"),
+        "p90": ("P90", "P90"),
+        "pace_ratio": ("Pace ratio", "进度比"),
+        "expected_to_date": ("Expected to date", "截至当前应完成"),
+        "lagging": ("Lagging", "落后"),
+        "attainment": ("Attainment", "完成率"),
+        "yoy": ("YoY", "同比增长"),
+        "mom": ("MoM", "环比增长"),
+        "stage_estimate": ("Stage estimate", "阶段估计"),
+        "log_loss": ("Log-loss", "对数损失"),
+        "brier": ("Brier score", "Brier 分数"),
+        "ece": ("Calibration error (ECE)", "校准误差 (ECE)"),
+        "auc": ("AUC", "AUC"),
+        "churn_rate": ("Churn rate", "流失率"),
+        "repeat_rate": ("Repeat-purchase rate", "复购率"),
+        "new_customers": ("New customers", "新客户数"),
+        "returning_customers": ("Returning customers", "老客户数"),
+        "wape": ("WAPE", "加权绝对百分比误差"),
+        "bias": ("Bias", "偏差"),
+        "coverage": ("P10-P90 coverage", "区间覆盖率"),
+        "accuracy": ("Accuracy", "准确率"),
+        "target": ("Target", "目标值"),
+        "actual": ("Actual", "当前值"),
+        "gap": ("Gap", "差额"),
+        "booked": ("Booked", "已成交金额"),
+        "tier": ("Tier", "客户层级"),
+        "scheme": ("Scheme", "分层方案"),
+    }
+)
+
+
+_PCT_WORDS = (
+    "conversion",
+    "rate",
+    "share",
+    "compliance",
+    "completion",
+    "lead_to_",
+    "_to_won",
+    "attainment",
+    "pace_ratio",
+    "yoy",
+    "mom",
+    "wape",
+    "coverage",
+    "accuracy",
+)
 
 
 @lru_cache(maxsize=1)
@@ -212,7 +266,7 @@ def label(name: str, lang: str = "en", *, stages=None) -> str:
     Examples
     --------
     >>> label("closing", "zh"), label("needs_confirmed", "zh_hant"), label("foo_bar")
-    ('期末客户数', '需求確認', 'foo_bar')
+    ('期末客户数', '需求確認', 'Foo bar')
     """
     _check(lang)
     text = None
@@ -222,8 +276,16 @@ def label(name: str, lang: str = "en", *, stages=None) -> str:
         en, zh = LABELS[str(name)]
         text = en if lang == "en" else zh
     if text is None:
-        return str(name)
+        return _humanise(str(name)) if lang == "en" else str(name)
     return _converter().convert(text) if lang == "zh_hant" else text
+
+
+def _humanise(name: str) -> str:
+    """``already_won`` -> ``Already won``: no raw snake_case header reaches a manager."""
+    if "_" not in name or not name.replace("_", "").isalnum() or not name.islower():
+        return name
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
 
 
 def stage_labels(keys: Iterable[str], lang: str = "en", *, stages=None) -> list[str]:
