@@ -270,7 +270,7 @@ def test_warehouse_report_runs_in_engine(tmp_path):
             "--output",
             str(tmp_path / "reports"),
             "--run-date",
-            "r1",
+            "2026-07-01",
             "--quiet",
         ],
         cwd=tmp_path,
@@ -281,7 +281,7 @@ def test_warehouse_report_runs_in_engine(tmp_path):
     )
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-    folder = tmp_path / "reports" / "r1" / "08-engine-funnel"
+    folder = tmp_path / "reports" / "2026-07-01" / "08-engine-funnel"
     nb = (folder / "08-engine-funnel.ipynb").read_text(encoding="utf-8")
     assert "EngineDataset on duckdb" in nb
     funnel = pd.read_csv(folder / "tables" / "funnel_cohort.csv")

@@ -22,7 +22,9 @@ from salesanalytics.clean.core import COUNTS
 from salesanalytics.cli import main
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+#: The look-behind starts a match only where a run of address characters starts: the same
+#: matches, found in linear time (without it the 50,000-character cell costs seconds).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 SEED = 20260630
 NEEDS_VALUES = pytest.mark.xfail(strict=False, reason="needs ingest-values")
 NEEDS_HEADERS = pytest.mark.xfail(strict=False, reason="needs ingest-headers")
