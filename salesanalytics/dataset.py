@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -331,6 +332,11 @@ def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str
         return read_table(obj), Path(str(obj)).name
     except (zipfile.BadZipFile, EOFError, KeyError) as exc:  # a truncated or broken workbook
         raise DataContractError(f"{Path(str(obj)).name}: cannot be read ({exc})") from None
+    except (csv.Error, pd.errors.ParserError, UnicodeError) as exc:  # not a table at all
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataContractError(
+            f"{Path(str(obj)).name}: not a readable table ({first[:200]})"
+        ) from None
 
 
 def _apply(

@@ -405,6 +405,7 @@ def _check_inputs(runs: list[NotebookRun]) -> list[str]:
     no row is a warning, not OK.
     """
     from .dataset import find_table_files
+    from .engine.connect import is_url
     from .io import read_table
 
     warnings_: list[str] = []
@@ -413,6 +414,8 @@ def _check_inputs(runs: list[NotebookRun]) -> list[str]:
         if "data_dir" not in r.parameters:
             continue
         value = r.parameters["data_dir"]
+        if is_url(value):  # an engine connection: checked when the notebook connects
+            continue
         folder = Path(value) if value else _paths.SAMPLE_DIR
         if str(folder) in seen:
             continue

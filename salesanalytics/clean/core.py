@@ -239,7 +239,7 @@ def clean(
     extra_cols = [c for c in work.columns if c not in ordered and c != "status"]
     contact_src = _contact_source(work, extra_cols)
     if mask_pii:
-        _mask_extras(work, extra_cols)
+        _mask_extras(work, extra_cols, issues)
     for c in extra_cols:
         work[c] = V.infer_extra(work[c])
     dropped = _duplicates(work, spec, ordered + extra_cols, issues, rej)
@@ -263,7 +263,9 @@ def clean(
         _mask(work, [c.name for c in present if c.pii])
         for c in present:
             if c.kind in ("text", "category") and not c.pii and c.name != "owner":
-                work[c.name] = pii.mask_text(work[c.name]).astype(work[c.name].dtype)
+                masked = pii.mask_text(work[c.name]).astype(work[c.name].dtype)
+                _note_masked(work[c.name], masked, c.name, issues)
+                work[c.name] = masked
 
     keep = ~rej.mask & ~dropped & ~merged
     bad = _contract_check(table, work.loc[keep, columns], issues)
@@ -748,11 +750,24 @@ def _contact_source(work: pd.DataFrame, extra_cols: list) -> dict[str, pd.Series
     return out
 
 
-def _mask_extras(work: pd.DataFrame, extra_cols: list) -> None:
+def _mask_extras(work: pd.DataFrame, extra_cols: list, issues: Issues | None = None) -> None:
     masked = pii.mask_frame(work[extra_cols])
     for c in extra_cols:
         if not masked[c].equals(work[c]):
+            if issues is not None and pii.column_kind(c) is None:  # free text, not a contact
+                _note_masked(work[c], masked[c], c, issues)
             work[c] = masked[c]
+
+
+def _note_masked(before: pd.Series, after: pd.Series, column: str, issues: Issues) -> None:
+    """A free-text column that held phone numbers or e-mails: say how many cells were masked."""
+    changed = int((before.astype("string") != after.astype("string")).fillna(False).sum())
+    if changed:
+        issues.add_table_note(
+            column,
+            "personal_data_masked",
+            f"{changed} cell(s) held a phone number or e-mail address, masked",
+        )
 
 
 def mask_quality(quality: pd.DataFrame) -> pd.DataFrame:
