@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import yaml
 from small_sample import ALL_TABLES, write_small_sample
 
 import salesanalytics as sa
@@ -114,19 +117,37 @@ def test_committed_outputs_skip_nothing():
 
 
 def _execute(notebook: str, variant: str, folder, out_dir) -> str:
-    import papermill as pm
-
+    """Run one notebook in its own papermill process: a process has its own working folder
+    (papermill's in-process ``cwd=`` changes the whole test process's, which two threads
+    at a time would leave wrong)."""
     out = out_dir / f"{notebook}-{variant}.ipynb"
     params = {"data_dir": str(folder), "output_dir": str(out_dir / f"{notebook}-{variant}")}
     params |= FAST.get(notebook, {})
-    pm.execute_notebook(
-        str(_paths.NOTEBOOKS_DIR / f"{notebook}.ipynb"),
-        str(out),
-        parameters=params,
-        cwd=str(_paths.NOTEBOOKS_DIR),
-        kernel_name="python3",
-        progress_bar=False,
+    pfile = out_dir / f"{notebook}-{variant}.yaml"
+    pfile.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(_paths.NOTEBOOKS_DIR / f"{notebook}.ipynb"),
+            str(out),
+            "-f",
+            str(pfile),
+            "--cwd",
+            str(_paths.NOTEBOOKS_DIR),
+            "-k",
+            "python3",
+            "--no-progress-bar",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
     )
+    if done.returncode:
+        raise RuntimeError(f"{notebook} on {variant} failed:\n{done.stderr[-3000:]}")
     return _text(json.loads(out.read_text()))
 
 
@@ -134,7 +155,6 @@ def _execute(notebook: str, variant: str, folder, out_dir) -> str:
 def runs(folders, tmp_path_factory, request):
     """Each selected (notebook, variant) executed once, two kernels at a time: its output
     text, or the exception it raised."""
-    os.environ.pop("MPLBACKEND", None)
     out_dir = tmp_path_factory.mktemp("runs")
     cases = [
         (item.callspec.params["notebook"], item.callspec.params["variant"])
