@@ -119,7 +119,6 @@ OWN_HEADLINES = (
     "02-funnel-bottlenecks",
     "03-channels-and-reps",
 )
-SHOWN_BY_SA_SHOW = OWN_HEADLINES  # 04-07 still display raw frames (the lead applies sa.show)
 
 
 @pytest.fixture(scope="module")
@@ -270,16 +269,7 @@ def _html_problems(path: Path) -> list[str]:
     "name",
     [
         "index",
-        *SHOWN_BY_SA_SHOW,
-        *(
-            pytest.param(n, marks=pytest.mark.xfail(reason="raw frames until sa.show is applied"))
-            for n in (
-                "04-stage-probabilities",
-                "05-scoring-calibration",
-                "06-forecast",
-                "07-targets-performance",
-            )
-        ),
+        *sorted(p.stem for p in _paths.NOTEBOOKS_DIR.glob("[0-9][0-9]-*.ipynb")),
     ],
 )
 def test_every_html_reads_like_a_report(sample_run, name):
