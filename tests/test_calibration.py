@@ -249,7 +249,9 @@ def test_short_history_warns(sample_ds):
 
 def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
     as_of = "2025-06-30"
-    m = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(sample_ds, as_of=as_of)
+    m = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(
+        sample_ds, as_of=as_of
+    )
     sel = m.selection_
     assert list(sel["window_days"].fillna(-1)) == [-1, 180.0, 90.0, 60.0] * 2
     assert list(sel["age_effect"]) == [True] * 4 + [False] * 4
@@ -271,7 +273,9 @@ def test_window_and_auto_use_only_history_known_at_as_of(sample_ds):
             ],
         }
     )
-    again = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(cut, as_of=as_of)
+    again = sa.StageProbabilityModel(by=None, window_days="auto", age_effect="auto").fit(
+        cut, as_of=as_of
+    )
     pd.testing.assert_frame_equal(m.selection_, again.selection_)
 
 
