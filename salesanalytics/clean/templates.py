@@ -141,12 +141,19 @@ def _is_numeric(s: pd.Series) -> bool:
 
 
 def _subtotal_mask(values: pd.Series) -> pd.Series:
-    text = values.astype("string").map(
-        lambda v: to_simplified(v) if isinstance(v, str) else v, na_action="ignore"
+    text = values.astype("string")
+    # only a cell holding a non-ASCII character (总计, 合計, ...) or the word "total" can
+    # be a subtotal: the rules below run on those cells alone, once per distinct value
+    maybe = (~text.str.isascii() | text.str.contains("total", case=False, regex=False)).fillna(
+        False
     )
-    text = text.astype("string")
-    hit = text.str.contains(_SUBTOTAL_ZH) | text.str.match(_SUBTOTAL_EN)
-    return hit.fillna(False).astype(bool)
+    out = pd.Series(False, index=values.index)
+    if maybe.any():
+        uniq = pd.Series(text[maybe].unique(), dtype="string")
+        simple = uniq.map(to_simplified, na_action="ignore").astype("string")
+        hit = (simple.str.contains(_SUBTOTAL_ZH) | simple.str.match(_SUBTOTAL_EN)).fillna(False)
+        out[maybe] = text[maybe].isin(uniq[hit.astype(bool)]).to_numpy()
+    return out
 
 
 def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
