@@ -11,7 +11,6 @@ import io
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .clean.pii import mask_message
@@ -139,16 +138,27 @@ def _repair_rows(text: str, sep: str, width: int) -> tuple[str, dict[int, str]]:
 _ZERO_WIDTH_UTF8 = (b"\xe2\x80\x8b", b"\xe2\x80\x8c", b"\xe2\x80\x8d", b"\xe2\x81\xa0")
 
 
+_CONTROL_BYTES = bytes([*(b for b in range(32) if b not in (9, 10, 13)), 127])
+
+
 def _has_invisible_bytes(data: bytes) -> bool:
     """Whether UTF-8 bytes hold a control or zero-width character (BOM at the start aside)."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-    counts = np.bincount(np.frombuffer(body, dtype=np.uint8), minlength=256)
-    ctrl = counts[:32].sum() - counts[9] - counts[10] - counts[13] + counts[127]
-    if ctrl:
+    if len(body.translate(None, _CONTROL_BYTES)) != len(body):  # a control byte was deleted
         return True
-    if not (counts[0xE2] or counts[0xEF]):  # no lead byte of a zero-width character
+    if b"\xe2" not in body and b"\xef" not in body:  # no lead byte of a zero-width character
         return False
     return any(z in body for z in (*_ZERO_WIDTH_UTF8, b"\xef\xbb\xbf"))
+
+
+def _first_lines(text: str):
+    """The lines of ``text`` one at a time (a csv reader takes only what its record needs)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end + 1
+        yield text[start:end]
+        start = end
 
 
 def _read_fast(text: str, sep: str, width: int, utf8: bytes | None) -> pd.DataFrame | None:
@@ -210,10 +220,10 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
         data = path.read_bytes()
         enc = detect_encoding(data)
         text = data.decode(enc)
-        if not text.strip():
+        if not text or text.isspace():
             raise ValueError("the file is empty")
         sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(text[:65536])
-        header = next(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=sep), [])
+        header = next(csv.reader(_first_lines(text.lstrip("\ufeff")), delimiter=sep), [])
         _check_header(header, path)
         malformed: dict[int, str] = {}
         df = _read_fast(text, sep, len(header), data if enc == "utf-8" else None)
