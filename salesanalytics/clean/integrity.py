@@ -140,6 +140,20 @@ def reference_findings(tables: dict[str, pd.DataFrame]) -> list[Finding]:
     return out
 
 
+def _run_starts(keys: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values begins in a sorted key array."""
+    if len(keys) == 0:
+        return np.array([], dtype="int64")
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+
+
+def _run_ends(keys: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values ends in a sorted key array."""
+    if len(keys) == 0:
+        return np.array([], dtype="int64")
+    return np.flatnonzero(np.r_[keys[1:] != keys[:-1], True])
+
+
 def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> list[Finding]:
     """Stage history that does not add up against itself or the opportunities."""
     hist, opps = tables.get("stage_history"), tables.get("opportunities")
@@ -148,28 +162,36 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     out: list[Finding] = []
     if len(hist) == 0:  # an empty history has no chronology to check
         return out
-    # opportunity ids as integer codes shared with the opportunities: sorting and grouping
-    # on them is what it was on the text, only faster
+    # opportunity ids as integer codes shared with the opportunities; the history sorted by
+    # (id, entered_at, file position), missing times last, as arrays: runs of one id are
+    # contiguous, so per-deal first/last are the ends of the runs
+    n = len(hist)
     hist_ids = hist["opportunity_id"].reset_index(drop=True)
     opp_ids = opps["opportunity_id"] if opps is not None else hist_ids.iloc[:0]
-    codes, _ = pd.factorize(pd.concat([hist_ids, opp_ids], ignore_index=True))
-    h = pd.DataFrame(
-        {
-            "opportunity_id": codes[: len(hist_ids)],
-            "stage": hist["stage"].to_numpy(),
-            "entered_at": hist["entered_at"].to_numpy(),
-            "_pos": np.arange(len(hist_ids)),
-        }
-    )
-    opp_codes = codes[len(hist_ids) :]
-    h = h.sort_values(["opportunity_id", "entered_at", "_pos"], kind="mergesort")
-    same = h.duplicated(["opportunity_id", "entered_at"], keep=False) & h["entered_at"].notna()
+    codes, uniq = pd.factorize(pd.concat([hist_ids, opp_ids], ignore_index=True))
+    n_codes = len(uniq) + 1  # code -1 (a missing id) goes to the last slot
+    hist_codes, opp_codes = codes[:n], codes[n:]
+    entered = hist["entered_at"].to_numpy(dtype="datetime64[ns]")
+    t = entered.view("int64")
+    nat = np.isnat(entered)
+    key_t = np.where(nat, np.iinfo("int64").max, t)
+    step, dt = np.diff(hist_codes), np.diff(key_t)
+    if ((step > 0) | ((step == 0) & (dt >= 0))).all():  # already in order (the usual export)
+        order = np.arange(n)
+    else:
+        order = np.lexsort((key_t, hist_codes))
+    sc, st, snat = hist_codes[order], t[order], nat[order]
+    stage = hist["stage"].reset_index(drop=True)
+    won = (stage == cfg.won).fillna(False).to_numpy(dtype=bool)[order]
+    terminal = stage.isin([cfg.won, cfg.lost]).fillna(False).to_numpy(dtype=bool)[order]
+
+    pair = np.r_[False, (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])]
+    same = (pair | np.r_[pair[1:], False]) & ~snat
     if same.any():
-        rows = h.loc[same, "_pos"].to_numpy()
         out.append(
             Finding(
                 "stage_history",
-                np.sort(rows),
+                np.sort(order[same]),
                 "entered_at",
                 None,
                 "simultaneous_entries",
@@ -177,18 +199,20 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                 "two stages entered at the same moment; order taken from the file",
             )
         )
-    terminal = h["stage"].isin([cfg.won, cfg.lost])
-    first_open = h[~terminal].groupby("opportunity_id")["entered_at"].min()
-    t_first = pd.Series(
-        first_open.reindex(h["opportunity_id"].to_numpy()).to_numpy(), index=h.index
-    )
-    early_win = (h["stage"] == cfg.won) & (h["entered_at"] < t_first).fillna(False)
-    no_open = (h["stage"] == cfg.won) & t_first.isna()
+    # first open-stage entry per deal: the first dated non-terminal row of its run
+    open_rows = np.flatnonzero(~terminal & ~snat)
+    first = open_rows[_run_starts(sc[open_rows])]
+    first_open = np.full(n_codes, np.iinfo("int64").min)
+    first_open[sc[first]] = st[first]
+    t_first = first_open[sc]
+    has_first = t_first != np.iinfo("int64").min
+    early_win = won & has_first & ~snat & (st < t_first)
+    no_open = won & ~has_first
     if early_win.any():
         out.append(
             Finding(
                 "stage_history",
-                np.sort(h.loc[early_win, "_pos"].to_numpy()),
+                np.sort(order[early_win]),
                 "entered_at",
                 None,
                 "won_before_first_contact",
@@ -200,7 +224,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         out.append(
             Finding(
                 "stage_history",
-                np.sort(h.loc[no_open, "_pos"].to_numpy()),
+                np.sort(order[no_open]),
                 "stage",
                 None,
                 "won_without_history",
@@ -209,27 +233,44 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
             )
         )
     if opps is not None and len(opps):
-        by_code = pd.Series(opps["created_at"].to_numpy(), index=opp_codes)
-        by_code = by_code[~by_code.index.duplicated()]
-        created = pd.Series(
-            by_code.reindex(h["opportunity_id"].to_numpy()).to_numpy(), index=h.index
-        )
-        before = (h["entered_at"] < created - pd.Timedelta(days=1)).fillna(False)
+        # created_at of each id: its first opportunity row
+        created_at = opps["created_at"].to_numpy(dtype="datetime64[ns]")
+        _, first_opp = np.unique(opp_codes, return_index=True)
+        created = np.full(n_codes, np.datetime64("NaT"), dtype="datetime64[ns]")
+        created[opp_codes[first_opp]] = created_at[first_opp]
+        limit = created[sc] - np.timedelta64(1, "D")
+        before = ~snat & ~np.isnat(limit) & (entered[order] < limit)
         if before.any():
+            values = pd.Series(entered[order][before], index=order[before], name="entered_at")
             out.append(
                 Finding(
                     "stage_history",
-                    np.sort(h.loc[before, "_pos"].to_numpy()),
+                    np.sort(order[before]),
                     "entered_at",
-                    h.loc[before, "entered_at"],
+                    values,
                     "entry_before_creation",
                     "flagged",
                     "stage entered more than a day before the opportunity was created",
                 )
             )
-        last = h.groupby("opportunity_id")["stage"].last()
-        cur = pd.Series(last.reindex(opp_codes).to_numpy(), index=opps.index)
-        differs = cur.notna() & (cur != opps["stage"]).fillna(False)
+        # the last recorded stage of each deal against the opportunity's current stage
+        stage_codes, stage_names = pd.factorize(stage)
+        ssc = stage_codes[order]
+        staged = np.flatnonzero(ssc >= 0)
+        last = staged[_run_ends(sc[staged])]
+        last_stage = np.full(n_codes, -1)
+        last_stage[sc[last]] = ssc[last]
+        cur_code = last_stage[opp_codes]
+        names = np.asarray(stage_names, dtype=object)
+        cur = pd.Series(
+            np.where(cur_code >= 0, names[np.maximum(cur_code, 0)] if len(names) else None, None),
+            index=opps.index,
+            dtype="object",
+        )
+        has = cur_code >= 0
+        differs = pd.Series(has, index=opps.index) & (
+            (cur.where(has, "") != opps["stage"]).fillna(False).astype(bool)
+        )
         if differs.any():
             out.append(
                 Finding(
