@@ -385,7 +385,10 @@ def _parse_columns(
 
 def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> None:
     text = work["stage"]
-    keys = cfg.map(text)
+    # each distinct name resolved once (as cfg.map does), then spread back by its codes
+    codes, uniq = pd.factorize(text, use_na_sentinel=True)
+    lut = pd.array([cfg.resolve(u) for u in uniq], dtype="string")
+    keys = pd.Series(lut.take(codes, allow_fill=True), index=text.index)
     unknown = text.notna() & keys.isna()
     if unknown.any():
         issues.add(
@@ -413,7 +416,13 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     key = [k for k in spec.key if k in work.columns]
     if not key:
         return dropped
-    comparable = work.loc[~rej.mask, columns]
+    # only rows sharing a key can be copies or clash: find them first through one integer
+    # fingerprint of the key columns (collisions only add candidates), then compare those
+    usable = work.loc[~rej.mask, key]
+    candidates = pd.Series(_fingerprint(usable), index=usable.index).duplicated(keep=False)
+    if not candidates.any():
+        return dropped
+    comparable = work.loc[candidates[candidates].index, columns]
     mixed = [c for c in columns if pd.api.types.is_object_dtype(comparable[c])]
     if mixed:  # cells of mixed types compare as text, as they were written
         comparable = comparable.astype({c: "string" for c in mixed})
@@ -448,6 +457,18 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
                 f"conflicting duplicate {'/'.join(key)} ({detail})",
             )
     return dropped
+
+
+def _fingerprint(frame: pd.DataFrame) -> np.ndarray:
+    """One unsigned integer per row; rows equal in every column get equal fingerprints."""
+    fp = np.zeros(len(frame), dtype="uint64")
+    for c in frame.columns:
+        col = frame[c]
+        if pd.api.types.is_object_dtype(col):  # mixed cells compare as text (see _duplicates)
+            col = col.astype("string")
+        codes, _ = pd.factorize(col, use_na_sentinel=True)
+        fp = fp * np.uint64(1_000_003) + codes.astype("uint64")
+    return fp
 
 
 def _contact_key(work: pd.DataFrame, source: dict | None = None) -> pd.Series:
