@@ -254,8 +254,55 @@ def _fast_dates(text: pd.Series) -> pd.Series | None:
     for fmt in _FAST_FORMATS:
         probe = pd.to_datetime(sample, format=fmt, errors="coerce")
         if probe.notna().all():
-            return pd.to_datetime(text, format=fmt, errors="coerce")
+            return _strict_dates(text, fmt)
     return None
+
+
+#: Length and date/time separator of the cells each fast format writes in full (zero-padded).
+_CANONICAL = {
+    "%Y-%m-%d": (10, None),
+    "%Y-%m-%d %H:%M:%S": (19, " "),
+    "%Y-%m-%dT%H:%M:%S": (19, "T"),
+    "%Y-%m-%d %H:%M": (16, " "),
+}
+
+
+def _strict_dates(text: pd.Series, fmt: str) -> pd.Series:
+    """``pd.to_datetime(text, format=fmt, errors="coerce")``, canonical cells in C.
+
+    Cells written exactly in the format's zero-padded layout (year 1000-9999) are read by
+    pyarrow's ISO 8601 cast, which gives the same instants (it refuses impossible dates and
+    zone offsets: then the whole column goes through pandas); every other cell goes through
+    pandas with the format, as before.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not _is_arrow(text) or fmt not in _CANONICAL:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    length, sep = _CANONICAL[fmt]
+    arr = pa.array(text.array)
+    canon = pc.equal(pc.utf8_length(arr), length)
+    if sep is not None:  # the cast also takes the other of " " and "T"
+        has_t = pc.match_substring(arr, "T")
+        canon = pc.and_(canon, has_t if sep == "T" else pc.invert(has_t))
+    canon = pc.fill_null(canon, False)
+    try:
+        parsed = pc.cast(pc.filter(arr, canon), pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    mask = np.asarray(canon.to_numpy(zero_copy_only=False), dtype=bool)
+    values = np.asarray(parsed.to_numpy(), dtype="datetime64[us]")
+    early = values < np.datetime64("1000-01-01")  # a year below 1000: pandas decides
+    out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
+    out[mask] = np.where(early, np.datetime64("NaT"), values)
+    if early.any():
+        mask[np.flatnonzero(mask)[early]] = False
+    rest = ~mask & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        other = pd.to_datetime(text[rest], format=fmt, errors="coerce")
+        out[rest] = other.to_numpy(dtype="datetime64[us]")
+    return pd.Series(out, index=text.index)
 
 
 def parse_datetime(
