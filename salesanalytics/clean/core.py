@@ -231,7 +231,10 @@ def clean(
             issues.add(work.index[miss], name, None, "missing_required", "rejected", why)
             rej.add(miss, why)
     if table == "opportunities":
-        work["status"] = cfg.status(work["stage"])
+        codes, uniq = pd.factorize(work["stage"], use_na_sentinel=True)
+        work["status"] = V.spread(
+            list(cfg.status(pd.Series(uniq, dtype="string"))), codes, work.index
+        )
         _check_opportunity_logic(work, issues)
     episodes = T.split_customer_episodes(work, template_state, cfg, issues, ~rej.mask)
 
@@ -387,8 +390,7 @@ def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> Non
     text = work["stage"]
     # each distinct name resolved once (as cfg.map does), then spread back by its codes
     codes, uniq = pd.factorize(text, use_na_sentinel=True)
-    lut = pd.array([cfg.resolve(u) for u in uniq], dtype="string")
-    keys = pd.Series(lut.take(codes, allow_fill=True), index=text.index)
+    keys = V.spread([cfg.resolve(u) for u in uniq], codes, text.index)
     unknown = text.notna() & keys.isna()
     if unknown.any():
         issues.add(

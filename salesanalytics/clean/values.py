@@ -155,6 +155,17 @@ def _on_unique(s: pd.Series, fn) -> pd.Series:
     return out.where(codes >= 0)
 
 
+def spread(lut, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    """Values of ``lut`` (one per distinct value) spread back to the rows by their codes.
+
+    ``codes`` are :func:`pandas.factorize` codes (-1: missing, which stays missing). A list of
+    strings or ``None`` becomes a ``string`` column, taken in C (no per-row Python objects).
+    """
+    if isinstance(lut, list):
+        lut = pd.array(lut, dtype="string")
+    return pd.Series(lut.take(codes, allow_fill=True), index=index)
+
+
 def _as_text(s: pd.Series) -> pd.Series:
     """Strings with full-width spaces folded and edges stripped; missing stays missing."""
     return s.astype("string").str.replace("\u3000", " ", regex=False).str.strip()
@@ -505,6 +516,12 @@ def parse_number(s: pd.Series, *, percent: bool = False) -> Parsed:
     if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
         v = s.astype(float)
         return Parsed(v, pd.Series(False, index=idx), extra={})
+    if len(s) > 4000 and (pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)):
+        # every cell is read on its own: read each distinct cell once, spread the results
+        codes, uniq = pd.factorize(s.astype("string"), use_na_sentinel=True)
+        if len(uniq) * 4 < len(s):
+            one = parse_number(pd.Series(uniq, dtype="string"), percent=percent)
+            return _spread_parsed(one, codes, idx)
     text = _clean_text(s)
     present = text.notna()
     plain = text.str.fullmatch(_PLAIN).fillna(False).astype(bool)
@@ -535,6 +552,25 @@ def parse_number(s: pd.Series, *, percent: bool = False) -> Parsed:
     bad = present & value.isna()
     return Parsed(
         value.astype(float), bad, notes, extra, {"range": is_range, "open_ended": open_ended}
+    )
+
+
+def _spread_parsed(one: Parsed, codes: np.ndarray, index: pd.Index) -> Parsed:
+    """A :class:`Parsed` of distinct values spread back to the rows (missing: as parsed)."""
+    pos = np.maximum(codes, 0)
+    missing = codes < 0
+
+    def back(x: pd.Series, fill) -> pd.Series:
+        arr = x.to_numpy()[pos] if len(x) else np.full(len(codes), fill)
+        out = pd.Series(arr, index=index, dtype=x.dtype)
+        return out.mask(missing, fill) if missing.any() else out
+
+    return Parsed(
+        back(one.values, np.nan),
+        back(one.bad, False),
+        list(one.notes),
+        {k: back(v, np.nan) for k, v in one.extra.items()},
+        {k: back(v, False) for k, v in one.flags.items()},
     )
 
 
@@ -694,11 +730,7 @@ def normalise_category(s: pd.Series) -> Parsed:
     out_u = folded.map(canon).astype("string")
     differs = (t.notna() & (out_u != t)).fillna(False).to_numpy(dtype=bool)
     changed = int(weight[differs].sum())
-    out = pd.Series(
-        out_u.to_numpy(dtype=object, na_value=pd.NA)[np.maximum(codes, 0)] if len(uniq) else [],
-        index=s.index,
-        dtype="string",
-    ).mask(codes < 0)
+    out = spread(out_u.array, codes, s.index)
     notes = [f"{changed} cells folded onto a common spelling"] if changed else []
     return Parsed(out, pd.Series(False, index=s.index), notes)
 
