@@ -143,7 +143,10 @@ _CONTROL_BYTES = bytes([*(b for b in range(32) if b not in (9, 10, 13)), 127])
 
 def _has_invisible_bytes(data: bytes) -> bool:
     """Whether UTF-8 bytes hold a control or zero-width character (BOM at the start aside)."""
-    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    return _invisible_in(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+
+
+def _invisible_in(body: bytes) -> bool:
     if len(body.translate(None, _CONTROL_BYTES)) != len(body):  # a control byte was deleted
         return True
     if b"\xe2" not in body and b"\xef" not in body:  # no lead byte of a zero-width character
@@ -159,6 +162,57 @@ def _first_lines(text: str):
         end = len(text) if end < 0 else end + 1
         yield text[start:end]
         start = end
+
+
+_CHUNK = 1 << 20
+
+
+def _scan_plain_utf8(path: Path) -> tuple[str, bool] | None:
+    """One streamed pass over a UTF-8 file without BOM or quotes: (its first megabyte as
+    text, whether it holds invisible characters). None when the file is anything else
+    (another encoding, a BOM, a quote, blank): it is then read whole, the careful way.
+
+    The file is never held in memory whole, so pyarrow can read it from disk."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head = None
+    invisible = False
+    blank = True
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                if head is None and chunk.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+                    return None
+                if b'"' in chunk:
+                    return None
+                text = decoder.decode(chunk)
+                if head is None:
+                    head = text
+                blank = blank and text.isspace()
+                if not invisible:  # chunk edges: a zero-width character may straddle two
+                    invisible = _invisible_in(chunk) or (
+                        b"\xe2" in chunk[-2:] or b"\xef" in chunk[-2:]
+                    )
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return None
+    if head is None or blank or "\n" not in head.rstrip("\n"):
+        return None
+    return head, invisible
+
+
+def _read_path(path: Path, sep: str, width: int) -> pd.DataFrame | None:
+    """pyarrow's strict reader straight from the file (see :func:`_read_fast`)."""
+    try:
+        df = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow"
+        )
+    except Exception:  # any refusal means: read it the careful way
+        return None
+    if df.shape[1] != width or any(str(c).strip() == "" for c in df.columns):
+        return None
+    return df
 
 
 def _read_fast(text: str, sep: str, width: int, utf8: bytes | None) -> pd.DataFrame | None:
@@ -217,6 +271,19 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             return df
         if kind == "parquet":
             return pd.read_parquet(path)
+        plain = _scan_plain_utf8(path)
+        if plain is not None:  # the usual export: read by pyarrow from disk
+            head, invisible = plain
+            sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(head[:65536])
+            header = next(csv.reader(_first_lines(head), delimiter=sep), [])
+            _check_header(header, path)
+            df = _read_path(path, sep, len(header)) if header else None
+            if df is not None:
+                if not invisible:
+                    df.attrs["invisible_checked"] = True
+                df.attrs["encoding"] = "utf-8"
+                df.attrs["delimiter"] = sep
+                return df
         data = path.read_bytes()
         enc = detect_encoding(data)
         text = data.decode(enc)

@@ -421,7 +421,9 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
     # only rows sharing a key can be copies or clash: find them first through one integer
     # fingerprint of the key columns (collisions only add candidates), then compare those
     usable = work.loc[~rej.mask, key]
-    candidates = pd.Series(_fingerprint(usable), index=usable.index).duplicated(keep=False)
+    candidates = _sorted_candidates(usable)
+    if candidates is None:
+        candidates = pd.Series(_fingerprint(usable), index=usable.index).duplicated(keep=False)
     if not candidates.any():
         return dropped
     comparable = work.loc[candidates[candidates].index, columns]
@@ -459,6 +461,64 @@ def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections
                 f"conflicting duplicate {'/'.join(key)} ({detail})",
             )
     return dropped
+
+
+def _neighbour_equal(col: pd.Series) -> np.ndarray | None:
+    """``col[i] == col[i - 1]`` for i >= 1 and whether ``col`` never decreases, or None when
+    the column has missing cells or a type this shortcut does not handle."""
+    if col.isna().any():
+        return None
+    if pd.api.types.is_datetime64_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        if pd.api.types.is_bool_dtype(col):
+            return None
+        v = col.to_numpy()
+        return np.stack([v[1:] == v[:-1], v[1:] >= v[:-1]])
+    if V._is_arrow(col):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(col.array)
+        a, b = arr[1:], arr[:-1]
+        return np.stack(
+            [
+                np.asarray(pc.equal(a, b).to_numpy(zero_copy_only=False), dtype=bool),
+                np.asarray(pc.greater_equal(a, b).to_numpy(zero_copy_only=False), dtype=bool),
+            ]
+        )
+    return None
+
+
+def _sorted_candidates(usable: pd.DataFrame) -> pd.Series | None:
+    """Rows that may share their key, when the file is sorted by (a prefix of) the key.
+
+    The key columns are tried in the order first column, date columns, the others; when the
+    rows are sorted by the first m of them, rows sharing the whole key lie in one run of
+    rows equal in those m, so the runs longer than one row are the candidates. None when
+    not even the first column is sorted (or has gaps); the caller then hashes.
+    """
+    n = len(usable)
+    if n < 2:
+        return pd.Series(False, index=usable.index)
+    cols = list(usable.columns)
+    order = cols[:1] + [c for c in cols[1:] if pd.api.types.is_datetime64_dtype(usable[c])]
+    order += [c for c in cols if c not in order]
+    same = np.ones(n - 1, dtype=bool)  # row i equal to row i-1 in the columns so far
+    used = 0
+    for c in order:
+        cmp = _neighbour_equal(usable[c])
+        if cmp is None:
+            break
+        eq, ge = cmp
+        # sorted by the columns so far and this one: where the earlier columns tie, this
+        # column must not decrease
+        if not (~same | ge).all():
+            break
+        same = same & eq
+        used += 1
+    if used == 0:
+        return None
+    pair = np.r_[False, same]
+    return pd.Series(pair | np.r_[same, False], index=usable.index)
 
 
 def _fingerprint(frame: pd.DataFrame) -> np.ndarray:

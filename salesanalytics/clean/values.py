@@ -197,7 +197,33 @@ def _clean_text(s: pd.Series) -> pd.Series:
     return _on_unique(s.astype("string"), _clean_direct)
 
 
+def _already_clean(x: pd.Series, *, no: str | None = None) -> bool:
+    """Whether :func:`_clean_direct` would return ``x`` unchanged (pyarrow strings only):
+    no ideographic space, nothing to strip, no placeholder; and no cell holding ``no``.
+    A few passes in C, so clean id and date columns skip the per-cell work."""
+    if not _is_arrow(x) or not len(x):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(x.array)
+    for sub in ("\u3000",) + ((no,) if no else ()):
+        if pc.any(pc.match_substring(arr, sub)).as_py():
+            return False
+    size = pc.sum(pc.binary_length(arr)).as_py()
+    if pc.sum(pc.binary_length(pc.utf8_trim_whitespace(arr))).as_py() != size:
+        return False
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN), False)
+    if pc.any(short).as_py():
+        lower = pc.utf8_lower(pc.filter(arr, short))
+        if pc.any(pc.is_in(lower, value_set=pa.array(sorted(PLACEHOLDERS)))).as_py():
+            return False
+    return True
+
+
 def _clean_direct(x: pd.Series) -> pd.Series:
+    if _already_clean(x):
+        return x.astype("string")
     text = _as_text(x)
     return text.mask(text.isna() | _placeholder(text))
 
@@ -700,6 +726,8 @@ def normalise_id(s: pd.Series) -> Parsed:
         whole = s.dropna().eq(s.dropna().round()).all()
         if whole:
             s = s.astype("Int64")
+    if _already_clean(s, no="."):  # nothing to strip, blank or turn from 123.0 into 123
+        return Parsed(s.astype("string"), pd.Series(False, index=s.index))
     t = _on_unique(
         s.astype("string"),
         lambda x: _clean_direct(x).str.replace(r"^(\d+)\.0+$", r"\1", regex=True),
