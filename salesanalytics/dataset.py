@@ -286,8 +286,12 @@ def read_dataset(
                 raws["stage_history"] = derived
                 sources["stage_history"] = f"{sources['opportunities']} (stage columns)"
 
+    large = sum(len(r) for r in raws.values()) >= _LARGE
+    if large:
+        _release_memory()
     results: dict[str, CleanResult] = {}
-    for table, raw in raws.items():
+    for table in list(raws):
+        raw = raws[table]
         try:
             results[table] = clean(
                 raw,
@@ -301,10 +305,14 @@ def read_dataset(
             )
         except DataContractError as exc:
             raise DataContractError(f"{sources[table]}: {exc}") from exc
+        if table not in _MAY_REJECT:  # its input is needed no more: let it go
+            del raws[table], raw
+        if large:
+            _release_memory()
     data = {t: r.data for t, r in results.items()}
     findings = reference_findings(data) + chronology_findings(data, cfg)
     for f in findings:
-        results[f.table] = _apply(results[f.table], raws[f.table], f, mask_pii=mask_pii)
+        results[f.table] = _apply(results[f.table], raws.get(f.table), f, mask_pii=mask_pii)
 
     ds = Dataset(stages=cfg)
     for table, res in results.items():
@@ -316,6 +324,31 @@ def read_dataset(
     if results:
         ds.quality = pd.concat([r.quality for r in results.values()], ignore_index=True)
     return ds
+
+
+#: Tables whose rows a cross-table check may reject (orphan stage history): their input
+#: rows are kept until the checks have run, to be reported as they came in.
+_MAY_REJECT = frozenset({"stage_history"})
+
+#: Rows (all tables) from which freed memory is handed back between the steps of a read.
+_LARGE = 200_000
+
+
+def _release_memory() -> None:
+    """Give memory freed by the previous step back to the system (pyarrow's pool, glibc's
+    heap), so that the next step's peak does not stack on it. A no-op where unsupported."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except (ImportError, AttributeError):  # pragma: no cover - old pyarrow
+        pass
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str]:
@@ -340,7 +373,7 @@ def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str
 
 
 def _apply(
-    res: CleanResult, raw: pd.DataFrame, f: Finding, *, mask_pii: bool = True
+    res: CleanResult, raw: pd.DataFrame | None, f: Finding, *, mask_pii: bool = True
 ) -> CleanResult:
     """Record a cross-table finding on a table's result; rejected rows move out of ``data``."""
     rows = res.source_rows[f.positions]
@@ -368,6 +401,8 @@ def _apply(
     }
     if f.action != "rejected":
         return CleanResult(res.table, res.data, res.rejected, quality, report, res.source_rows)
+    if raw is None:  # pragma: no cover - a rejecting check on a table not in _MAY_REJECT
+        raise RuntimeError(f"{f.table}: rows rejected by {f.rule} but its input was released")
     keep = np.ones(len(res.data), bool)
     keep[f.positions] = False
     moved = raw.loc[rows].copy()

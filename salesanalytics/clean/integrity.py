@@ -168,9 +168,11 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     n = len(hist)
     hist_ids = hist["opportunity_id"].reset_index(drop=True)
     opp_ids = opps["opportunity_id"] if opps is not None else hist_ids.iloc[:0]
-    codes, uniq = pd.factorize(pd.concat([hist_ids, opp_ids], ignore_index=True))
-    n_codes = len(uniq) + 1  # code -1 (a missing id) goes to the last slot
-    hist_codes, opp_codes = codes[:n], codes[n:]
+    hist_codes, uniq = pd.factorize(hist_ids)
+    n_codes = len(uniq) + 2  # slot -2: ids of deals without history; -1: a missing id
+    opp_codes = pd.Index(uniq).get_indexer(opp_ids)
+    opp_codes = np.where(opp_codes >= 0, opp_codes, n_codes - 2)
+    opp_codes[pd.isna(opp_ids).to_numpy(dtype=bool)] = -1
     entered = hist["entered_at"].to_numpy(dtype="datetime64[ns]")
     t = entered.view("int64")
     nat = np.isnat(entered)
