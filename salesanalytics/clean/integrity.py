@@ -165,7 +165,6 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     # opportunity ids as integer codes shared with the opportunities; the history sorted by
     # (id, entered_at, file position), missing times last, as arrays: runs of one id are
     # contiguous, so per-deal first/last are the ends of the runs
-    n = len(hist)
     hist_ids = hist["opportunity_id"].reset_index(drop=True)
     opp_ids = opps["opportunity_id"] if opps is not None else hist_ids.iloc[:0]
     hist_codes, uniq = pd.factorize(hist_ids)
@@ -173,19 +172,34 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     opp_codes = pd.Index(uniq).get_indexer(opp_ids)
     opp_codes = np.where(opp_codes >= 0, opp_codes, n_codes - 2)
     opp_codes[pd.isna(opp_ids).to_numpy(dtype=bool)] = -1
+    if n_codes < 2**31:  # half the memory for the per-row codes
+        hist_codes = hist_codes.astype(np.int32)
     entered = hist["entered_at"].to_numpy(dtype="datetime64[ns]")
     t = entered.view("int64")
     nat = np.isnat(entered)
-    key_t = np.where(nat, np.iinfo("int64").max, t)
-    step, dt = np.diff(hist_codes), np.diff(key_t)
-    if ((step > 0) | ((step == 0) & (dt >= 0))).all():  # already in order (the usual export)
-        order = np.arange(n)
+    key_t = np.where(nat, np.iinfo("int64").max, t) if nat.any() else t
+    rising = hist_codes[1:] >= hist_codes[:-1]
+    if (
+        rising.all() and ((hist_codes[1:] != hist_codes[:-1]) | (key_t[1:] >= key_t[:-1])).all()
+    ):  # already in order (the usual export): no reordered copies
+        order = None
+        sc, st, snat = hist_codes, t, nat
     else:
         order = np.lexsort((key_t, hist_codes))
-    sc, st, snat = hist_codes[order], t[order], nat[order]
+        sc, st, snat = hist_codes[order], t[order], nat[order]
+    del rising, key_t
+    ordered = order is None
+
+    def in_order(a: np.ndarray) -> np.ndarray:
+        return a if ordered else a[order]
+
+    def rows_of(mask: np.ndarray) -> np.ndarray:
+        """File positions of the (sorted) rows in ``mask``."""
+        return np.flatnonzero(mask) if ordered else order[mask]
+
     stage = hist["stage"].reset_index(drop=True)
-    won = (stage == cfg.won).fillna(False).to_numpy(dtype=bool)[order]
-    terminal = stage.isin([cfg.won, cfg.lost]).fillna(False).to_numpy(dtype=bool)[order]
+    won = in_order((stage == cfg.won).fillna(False).to_numpy(dtype=bool))
+    terminal = in_order(stage.isin([cfg.won, cfg.lost]).fillna(False).to_numpy(dtype=bool))
 
     pair = np.r_[False, (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])]
     same = (pair | np.r_[pair[1:], False]) & ~snat
@@ -193,7 +207,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         out.append(
             Finding(
                 "stage_history",
-                np.sort(order[same]),
+                np.sort(rows_of(same)),
                 "entered_at",
                 None,
                 "simultaneous_entries",
@@ -206,15 +220,17 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     first = open_rows[_run_starts(sc[open_rows])]
     first_open = np.full(n_codes, np.iinfo("int64").min)
     first_open[sc[first]] = st[first]
+    del open_rows, first
     t_first = first_open[sc]
     has_first = t_first != np.iinfo("int64").min
     early_win = won & has_first & ~snat & (st < t_first)
     no_open = won & ~has_first
+    del t_first, has_first, terminal
     if early_win.any():
         out.append(
             Finding(
                 "stage_history",
-                np.sort(order[early_win]),
+                np.sort(rows_of(early_win)),
                 "entered_at",
                 None,
                 "won_before_first_contact",
@@ -226,7 +242,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         out.append(
             Finding(
                 "stage_history",
-                np.sort(order[no_open]),
+                np.sort(rows_of(no_open)),
                 "stage",
                 None,
                 "won_without_history",
@@ -241,13 +257,15 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         created = np.full(n_codes, np.datetime64("NaT"), dtype="datetime64[ns]")
         created[opp_codes[first_opp]] = created_at[first_opp]
         limit = created[sc] - np.timedelta64(1, "D")
-        before = ~snat & ~np.isnat(limit) & (entered[order] < limit)
+        sentered = in_order(entered)
+        before = ~snat & ~np.isnat(limit) & (sentered < limit)
+        del limit
         if before.any():
-            values = pd.Series(entered[order][before], index=order[before], name="entered_at")
+            values = pd.Series(sentered[before], index=rows_of(before), name="entered_at")
             out.append(
                 Finding(
                     "stage_history",
-                    np.sort(order[before]),
+                    np.sort(rows_of(before)),
                     "entered_at",
                     values,
                     "entry_before_creation",
@@ -255,11 +273,16 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                     "stage entered more than a day before the opportunity was created",
                 )
             )
+        del before, sentered
         # the last recorded stage of each deal against the opportunity's current stage
         stage_codes, stage_names = pd.factorize(stage)
-        ssc = stage_codes[order]
-        staged = np.flatnonzero(ssc >= 0)
-        last = staged[_run_ends(sc[staged])]
+        ssc = in_order(stage_codes.astype(np.int32))
+        del stage_codes
+        if (ssc >= 0).all():
+            last = _run_ends(sc)
+        else:
+            staged = np.flatnonzero(ssc >= 0)
+            last = staged[_run_ends(sc[staged])]
         last_stage = np.full(n_codes, -1)
         last_stage[sc[last]] = ssc[last]
         cur_code = last_stage[opp_codes]
