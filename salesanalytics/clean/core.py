@@ -390,7 +390,11 @@ def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> Non
     text = work["stage"]
     # each distinct name resolved once (as cfg.map does), then spread back by its codes
     codes, uniq = pd.factorize(text, use_na_sentinel=True)
-    keys = V.spread([cfg.resolve(u) for u in uniq], codes, text.index)
+    resolved = [cfg.resolve(u) for u in uniq]
+    if all(str(u) == k for u, k in zip(uniq, resolved)) and pd.api.types.is_string_dtype(text):
+        keys = text.astype("string")  # every name is already its key
+    else:
+        keys = V.spread(resolved, codes, text.index)
     unknown = text.notna() & keys.isna()
     if unknown.any():
         issues.add(

@@ -142,6 +142,16 @@ def _is_numeric(s: pd.Series) -> bool:
 
 def _subtotal_mask(values: pd.Series) -> pd.Series:
     text = values.astype("string")
+    if getattr(text.dtype, "storage", None) == "pyarrow" and len(text):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(text.array)
+        if (
+            pc.all(pc.string_is_ascii(arr)).as_py() in (True, None)
+            and not pc.any(pc.match_substring(arr, "total", ignore_case=True)).as_py()
+        ):
+            return pd.Series(False, index=values.index)
     # only a cell holding a non-ASCII character (总计, 合計, ...) or the word "total" can
     # be a subtotal: the rules below run on those cells alone, once per distinct value
     maybe = (~text.str.isascii() | text.str.contains("total", case=False, regex=False)).fillna(

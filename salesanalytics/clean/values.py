@@ -150,6 +150,11 @@ def _on_unique(s: pd.Series, fn) -> pd.Series:
     if len(uniq) == 0 or len(uniq) * 2 > len(s):
         return fn(s)
     res = fn(pd.Series(uniq, dtype=s.dtype))
+    if res.dtype == "string" and pd.api.types.is_string_dtype(s):
+        same = res.reset_index(drop=True) == pd.Series(uniq, dtype="string")
+        if bool(same.fillna(False).all()):  # every distinct value already as fn gives it
+            return s.astype("string")
+        return spread(res.array, codes, s.index)
     out = res.iloc[np.maximum(codes, 0)]
     out.index = s.index
     return out.where(codes >= 0)
@@ -207,18 +212,18 @@ def _already_clean(x: pd.Series, *, no: str | None = None) -> bool:
     import pyarrow.compute as pc
 
     arr = pa.array(x.array)
-    for sub in ("\u3000",) + ((no,) if no else ()):
+    subs = () if pc.all(pc.string_is_ascii(arr)).as_py() in (True, None) else ("\u3000",)
+    for sub in subs + ((no,) if no else ()):
         if pc.any(pc.match_substring(arr, sub)).as_py():
             return False
     size = pc.sum(pc.binary_length(arr)).as_py()
     if pc.sum(pc.binary_length(pc.utf8_trim_whitespace(arr))).as_py() != size:
         return False
-    short = pc.fill_null(pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN), False)
-    if pc.any(short).as_py():
-        lower = pc.utf8_lower(pc.filter(arr, short))
-        if pc.any(pc.is_in(lower, value_set=pa.array(sorted(PLACEHOLDERS)))).as_py():
-            return False
-    return True
+    placeholder = pc.and_(
+        pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN),
+        pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(PLACEHOLDERS))),
+    )
+    return not pc.any(placeholder).as_py()
 
 
 def _clean_direct(x: pd.Series) -> pd.Series:
