@@ -219,11 +219,14 @@ def _already_clean(x: pd.Series, *, no: str | None = None) -> bool:
     size = pc.sum(pc.binary_length(arr)).as_py()
     if pc.sum(pc.binary_length(pc.utf8_trim_whitespace(arr))).as_py() != size:
         return False
-    placeholder = pc.and_(
-        pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN),
-        pc.is_in(pc.utf8_lower(arr), value_set=pa.array(sorted(PLACEHOLDERS))),
-    )
-    return not pc.any(placeholder).as_py()
+    short = pc.fill_null(pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN), False)
+    n_short = pc.sum(short).as_py() or 0
+    if n_short == 0:  # long cells (timestamps) cannot be placeholders
+        return True
+    cells = arr if n_short == len(arr) else pc.filter(arr, short)
+    return not pc.any(
+        pc.is_in(pc.utf8_lower(cells), value_set=pa.array(sorted(PLACEHOLDERS)))
+    ).as_py()
 
 
 def _clean_direct(x: pd.Series) -> pd.Series:
@@ -255,6 +258,12 @@ def _in_window(parsed: pd.Series) -> pd.Series:
     """Naive timestamps with anything outside the date window set to NaT, as ns."""
     lo, hi = (pd.Timestamp(x) for x in _WINDOW["value"])
     hi = hi + pd.Timedelta(days=1) if hi == hi.normalize() else hi
+    if pd.api.types.is_datetime64_dtype(parsed) and lo.year > 1677 and hi.year < 2262:
+        v = parsed.to_numpy()  # in numpy: NaT compares False, so it stays NaT
+        ok = (v >= lo.to_datetime64()) & (v < hi.to_datetime64())
+        if not ok.all():
+            v = np.where(ok, v, np.datetime64("NaT"))
+        return pd.Series(v.astype("datetime64[ns]"), index=parsed.index, name=parsed.name)
     ok = (parsed >= lo) & (parsed < hi)
     return parsed.where(ok).astype("datetime64[ns]")
 
@@ -285,6 +294,27 @@ def _one_date(value: str, dayfirst: bool):
         return ts.tz_convert("UTC").tz_localize(None) if ts.tz is not None else ts
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
         return pd.NaT
+
+
+def _has_digit(text: pd.Series) -> pd.Series:
+    """Cells holding a digit (missing: False). Cells starting with one are found without a
+    regular expression; only the others are searched."""
+    if not _is_arrow(text) or not len(text):
+        return text.str.contains(r"\d", regex=True).fillna(False).astype(bool)
+    import functools
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.array)
+    first = pc.fill_null(
+        functools.reduce(pc.or_, (pc.starts_with(arr, d) for d in "0123456789")), False
+    )
+    out = np.asarray(first.to_numpy(zero_copy_only=False), dtype=bool).copy()
+    rest = ~out & text.notna().to_numpy(dtype=bool)
+    if rest.any():
+        out[rest] = text[rest].str.contains(r"\d", regex=True).fillna(False).to_numpy(bool)
+    return pd.Series(out, index=text.index)
 
 
 def _fast_dates(text: pd.Series) -> pd.Series | None:
@@ -336,15 +366,18 @@ def _strict_dates(text: pd.Series, fmt: str) -> pd.Series:
     mask = np.asarray(canon.to_numpy(zero_copy_only=False), dtype=bool)
     values = np.asarray(parsed.to_numpy(), dtype="datetime64[us]")
     early = values < np.datetime64("1000-01-01")  # a year below 1000: pandas decides
+    if mask.all() and not early.any():  # the usual column: every cell canonical
+        return pd.Series(values, index=text.index, name=text.name)
     out = np.full(len(text), np.datetime64("NaT"), dtype="datetime64[us]")
     out[mask] = np.where(early, np.datetime64("NaT"), values)
     if early.any():
+        mask = mask.copy()
         mask[np.flatnonzero(mask)[early]] = False
     rest = ~mask & text.notna().to_numpy(dtype=bool)
     if rest.any():
         other = pd.to_datetime(text[rest], format=fmt, errors="coerce")
         out[rest] = other.to_numpy(dtype="datetime64[us]")
-    return pd.Series(out, index=text.index)
+    return pd.Series(out, index=text.index, name=text.name)
 
 
 def parse_datetime(
@@ -396,7 +429,7 @@ def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
     text = _clean_text(s)
     present = text.notna()
     # no digit, no date: "now", "today", "昨天" must never reach pandas (wall clock)
-    text = text.where(text.str.contains(r"\d", regex=True).fillna(False).astype(bool))
+    text = text.where(_has_digit(text))
     fast = _fast_dates(text)
     if fast is not None:
         done = fast.notna()
