@@ -179,9 +179,10 @@ def reject_rows(work: pd.DataFrame, table: str, issues: Issues, rej) -> None:
     for c in TABLES[table].columns:  # 萬/億 written in traditional script
         if c.kind == "number" and c.name in work.columns and not _is_numeric(work[c.name]):
             text = work[c.name].astype("string")
-            work[c.name] = text.str.replace("萬", "万", regex=False).str.replace(
-                "億", "亿", regex=False
-            )
+            for trad, simple in (("萬", "万"), ("億", "亿")):
+                if text.str.contains(trad, regex=False).any():
+                    text = text.str.replace(trad, simple, regex=False)
+            work[c.name] = text
     cols = [c for c in ("period",) if c in work.columns] + [work.columns[0]]
     sub = pd.Series(False, index=work.index)
     for c in dict.fromkeys(cols):
