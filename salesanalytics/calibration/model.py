@@ -943,27 +943,27 @@ class StageProbabilityModel(ParamsMixin):
         sorted_ = self.__dict__.setdefault("_timing_sorted", {})
         if stage not in sorted_:
             plain = not (np.isnan(dur).any() or np.isnan(entry).any())
+            od, oe = np.argsort(dur, kind="stable"), np.argsort(entry, kind="stable")
             sorted_[stage] = (
-                np.argsort(dur, kind="stable"),
-                np.argsort(entry, kind="stable"),
+                (dur[od], fate[od], wt[od], dwell[od]),  # by duration (stable)
+                (entry[oe], wt[oe], dwell[oe]),  # by entry (stable)
                 bool(np.all(wt == 1.0)),
                 plain,
             )
-        od, oe, unit, plain = sorted_[stage]
+        (d_d, f_d, w_d, dw_d), (e_e, w_e, dw_e), unit, plain = sorted_[stage]
         if not plain:
             kinds = np.array((*_FATES, None), object)[fate[keep] - 1]
             cr = aalen_johansen(dur[keep], kinds, _FATES, wt[keep], np.maximum(entry[keep], a0))
         else:
-            kd = od[keep[od]]
+            kd = dw_d >= a0  # ``keep`` in duration order
             total = float(keep.sum()) if unit else wt[keep].sum()
             # a stable sort of max(entry, a0): the visits entered by a0 (tied at a0, in their
             # order), then the later ones in entry order
-            low = np.flatnonzero(keep & (entry <= a0))
-            high = oe[(keep & (entry > a0))[oe]]
-            pe = np.concatenate([low, high])
-            cr = aalen_johansen_sorted(
-                dur[kd], fate[kd], _FATES, wt[kd], total, np.maximum(entry[pe], a0), wt[pe]
-            )
+            low = keep & (entry <= a0)
+            high = (dw_e >= a0) & (e_e > a0)
+            e_sorted = np.concatenate([np.full(int(low.sum()), float(a0)), e_e[high]])
+            w_sorted = np.concatenate([wt[low], w_e[high]])
+            cr = aalen_johansen_sorted(d_d[kd], f_d[kd], _FATES, w_d[kd], total, e_sorted, w_sorted)
         cache[(stage, a0)] = cr
         return cr
 
