@@ -93,10 +93,10 @@ def aalen_johansen_sorted(
     durations: np.ndarray,
     codes: np.ndarray,
     names: tuple[str, ...],
-    weights: np.ndarray,
+    weights: np.ndarray | None,
     total_weight: float,
-    entry: np.ndarray,
-    entry_weights: np.ndarray,
+    entry: np.ndarray | None,
+    entry_weights: np.ndarray | None,
 ) -> CompetingRisks:
     """:func:`aalen_johansen` on input already sorted, with the kinds as integer codes.
 
@@ -104,8 +104,10 @@ def aalen_johansen_sorted(
     ``durations`` are ``d`` sorted by a stable sort (``codes`` and ``weights`` in that order;
     code ``i + 1`` means ``names[i]``, 0 censored), ``total_weight`` is ``w.sum()`` in the
     original order, and ``entry`` / ``entry_weights`` are ``e`` and ``w`` in the order of a
-    stable sort of ``e`` (``entry=None``: no delayed entry). It skips the sorting and the
-    comparisons of text, which dominate when one population is split many ways.
+    stable sort of ``e`` (``entry=None``: no delayed entry). ``weights=None``: every subject
+    weighs 1 (then any sort will do: sums of ones are exact in any order). It skips the
+    sorting and the comparisons of text, which dominate when one population is split many
+    ways.
     """
     n = len(durations)
     if n == 0:
@@ -116,19 +118,28 @@ def aalen_johansen_sorted(
     times = durations[new]
     inv = np.cumsum(new) - 1
     m = len(times)
-    total = np.bincount(inv, weights=weights, minlength=m)
+    if weights is None:
+        total = np.bincount(inv, minlength=m).astype(float)
+        d_k = {
+            k: np.bincount(inv[codes == i + 1], minlength=m).astype(float)
+            for i, k in enumerate(names)
+        }
+    else:
+        total = np.bincount(inv, weights=weights, minlength=m)
+        d_k = {
+            k: np.bincount(inv, weights=weights * (codes == i + 1), minlength=m)
+            for i, k in enumerate(names)
+        }
     removed_before = np.concatenate([[0.0], np.cumsum(total)[:-1]])
     if entry is None:
         at_risk = total_weight - removed_before
+    elif entry_weights is None:
+        at_risk = np.searchsorted(entry, times, side="left").astype(float) - removed_before
     else:
         entered = np.concatenate([[0.0], np.cumsum(entry_weights)])[
             np.searchsorted(entry, times, side="left")
         ]
         at_risk = entered - removed_before
-    d_k = {
-        k: np.bincount(inv, weights=weights * (codes == i + 1), minlength=m)
-        for i, k in enumerate(names)
-    }
     return _estimate(times, at_risk, d_k, float(total_weight))
 
 

@@ -207,40 +207,70 @@ class _StageRows:
         self.n = len(dur)
         self.unit = bool(np.all(w == 1.0))
         self.plain = not (np.isnan(dur).any() or np.isnan(entry).any())
-        self.od = np.argsort(dur, kind="stable")
-        self.oe = np.argsort(entry, kind="stable")
+        if self.plain:
+            # with unit weights any order of ties gives the same sums: the faster sort
+            self.od = np.argsort(dur) if self.unit else np.argsort(dur, kind="stable")
+            self.oe = np.argsort(entry, kind="stable")
+            self.d_sorted, self.f_sorted = dur[self.od], fate[self.od]
+            self.e_sorted = entry[self.oe]
+            self.w_d = None if self.unit else w[self.od]
+            self.w_e = None if self.unit else w[self.oe]
 
-    def curve(self, idx=None, od=None, oe=None) -> CompetingRisks:
-        """The curve of the rows ``idx`` (original order; ``od``/``oe``: the same rows in
-        duration / entry order); all rows by default."""
-        if idx is None:
-            idx, od, oe = slice(None), self.od, self.oe
+    def _generic(self, idx) -> CompetingRisks:
+        kinds = np.array((*_FATES, None), object)[self.fate[idx] - 1]
+        return aalen_johansen(self.dur[idx], kinds, _FATES, self.w[idx], self.entry[idx])
+
+    def curve(self) -> CompetingRisks:
+        """The stage's curve over all its visits."""
         if not self.plain:
-            return aalen_johansen(
-                self.dur[idx],
-                np.array(_FATES + (None,), object)[self.fate[idx] - 1],
-                _FATES,
-                self.w[idx],
-                self.entry[idx],
-            )
-        w = self.w[idx]
-        total = float(len(w)) if self.unit else w.sum()
+            return self._generic(slice(None))
+        total = float(self.n) if self.unit else self.w.sum()
         return aalen_johansen_sorted(
-            self.dur[od], self.fate[od], _FATES, self.w[od], total, self.entry[oe], self.w[oe]
+            self.d_sorted, self.f_sorted, _FATES, self.w_d, total, self.e_sorted, self.w_e
         )
 
+    def resolved_weight(self) -> float:
+        """Weight of the visits whose deal is closed (original order, as pandas sums)."""
+        return float(self.w[self.fate != 0].sum())
+
     def split(self, cells: np.ndarray):
-        """``(cell, rows in original order, curve)`` per observed cell code, in code order."""
+        """Per observed cell code, in code order: ``(cell, fates, resolved weight, curve)``."""
         small = cells.astype(np.int16) if cells.max(initial=0) < 2**15 else cells
-        oc = np.argsort(small, kind="stable")
-        ocd = self.od[np.argsort(small[self.od], kind="stable")]
-        oce = self.oe[np.argsort(small[self.oe], kind="stable")]
-        sc = cells[oc]
+        if not self.plain:
+            oc = np.argsort(small, kind="stable")
+            sc = cells[oc]
+            bounds = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1], True])
+            out = []
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                idx = oc[a:b]
+                f = self.fate[idx]
+                out.append((int(sc[a]), f, float(self.w[idx][f != 0].sum()), self._generic(idx)))
+            return out
+        pd_ = np.argsort(small[self.od], kind="stable")
+        pe_ = np.argsort(small[self.oe], kind="stable")
+        d_s, f_s, e_s = self.d_sorted[pd_], self.f_sorted[pd_], self.e_sorted[pe_]
+        sc = small[self.od][pd_]
         bounds = np.flatnonzero(np.r_[True, sc[1:] != sc[:-1], True])
+        if self.unit:
+            w_s = we_s = None
+        else:
+            w_s, we_s = self.w_d[pd_], self.w_e[pe_]
+            oc = np.argsort(small, kind="stable")  # original order, for the sums of weights
         out = []
         for a, b in zip(bounds[:-1], bounds[1:]):
-            idx = oc[a:b]
-            out.append((int(sc[a]), idx, self.curve(idx, ocd[a:b], oce[a:b])))
+            f = f_s[a:b]
+            if self.unit:
+                total = float(b - a)
+                resolved = float(np.count_nonzero(f))
+                cr = aalen_johansen_sorted(d_s[a:b], f, _FATES, None, total, e_s[a:b], None)
+            else:
+                idx = oc[a:b]
+                w = self.w[idx]
+                total, resolved = w.sum(), float(w[self.fate[idx] != 0].sum())
+                cr = aalen_johansen_sorted(
+                    d_s[a:b], f, _FATES, w_s[a:b], total, e_s[a:b], we_s[a:b]
+                )
+            out.append((int(sc[a]), f, resolved, cr))
         return out
 
 
@@ -718,22 +748,21 @@ class StageProbabilityModel(ParamsMixin):
             if g is None or not g.n:
                 continue
             cells = []
-            for code, idx, cr in g.split(self._cell_codes(by, g.pos)):
+            for code, f, resolved_w, cr in g.split(self._cell_codes(by, g.pos)):
                 key_codes, rest = [], code
                 for wdt in reversed(widths):
                     key_codes.insert(0, rest % wdt)
                     rest //= wdt
                 key = tuple(self._hist.seg_value(c, k) for c, k in zip(by, key_codes))
-                f = g.fate[idx]
                 won, lost = cr.final("won"), cr.final("lost")
-                resolved = f != 0
                 p = won / (won + lost) if won + lost > 0 else float("nan")
-                n_eff = float(g.w[idx][resolved].sum()) if won + lost > 0 else 0.0
+                n_eff = resolved_w if won + lost > 0 else 0.0
+                n_won, n_lost = int((f == 1).sum()), int((f == 2).sum())
                 cell = {
-                    "entered": len(idx),
-                    "won": int((f == 1).sum()),
-                    "lost": int((f == 2).sum()),
-                    "open": int((~resolved).sum()),
+                    "entered": len(f),
+                    "won": n_won,
+                    "lost": n_lost,
+                    "open": len(f) - n_won - n_lost,
                 }
                 cells.append((key, cell, p, n_eff, code, key_codes[0]))
             if not cells:
@@ -782,30 +811,34 @@ class StageProbabilityModel(ParamsMixin):
         """Per stage: exit mix (forward / back / lost) by dwell, for the age adjustment."""
         c = hist.c
         entry = _entry(c["entered_at"], start)
-        dwell_all = c["dwell_days"].to_numpy()
-        keep = (dwell_all > entry) | (entry == 0)
+        dwell = c["dwell_days"].to_numpy()
+        keep = (dwell > entry) | (entry == 0)
+        dwell, entry = dwell[keep], entry[keep]
         kinds = _EXIT_OF_OUTCOME[c["outcome"].to_numpy()[keep]]
-        stage, nxt = c["stage"].to_numpy()[keep], c["next_stage"].to_numpy()[keep]
-        dwell, entry = dwell_all[keep], entry[keep]
+        nxt, pos = c["next_stage"].to_numpy()[keep], c["pos"].to_numpy()[keep]
+        stage = c["stage"].to_numpy()[keep].astype(np.int16)
+        by_stage = np.argsort(stage, kind="stable")  # each stage's rows, in their order
+        bounds = np.searchsorted(stage[by_stage], np.arange(len(cfg.keys) + 1), side="left")
         self.exit_curves_: dict[str, tuple[CompetingRisks, float, float]] = {}
         value_of = {**stage_p, cfg.won: 1.0, cfg.lost: 0.0}
         values = np.array([value_of.get(k, np.nan) for k in cfg.keys] + [np.nan], dtype=float)
         for i, s in enumerate(cfg.open_keys):
-            at = stage == list(cfg.keys).index(s)
+            code = list(cfg.keys).index(s)
+            at = by_stage[bounds[code] : bounds[code + 1]]
             d, k, e = dwell[at], kinds[at], entry[at]
             if np.isnan(d).any() or np.isnan(e).any():
                 kind_names = np.array((*_EXIT_KINDS, None), object)[k - 1]
                 cr = aalen_johansen(d, kind_names, _EXIT_KINDS, None, e)
-            else:
-                od, oe = np.argsort(d, kind="stable"), np.argsort(e, kind="stable")
-                ones = np.ones(len(d))
+            else:  # unit weights: sums of ones are exact in any order of ties
+                od = np.argsort(d)
                 cr = aalen_johansen_sorted(
-                    d[od], k[od], _EXIT_KINDS, ones, float(len(d)), e[oe], ones
+                    d[od], k[od], _EXIT_KINDS, None, float(len(d)), np.sort(e), None
                 )
-            fwd = pd.Series(values[nxt[at][k == 1]])
+            fwd_at = at[k == 1]
+            fwd = pd.Series(values[nxt[fwd_at]])
             if len(fwd):  # the dtype ``next_stage.map`` gives (its mean sums in its own way)
-                first = c["pos"].to_numpy()[keep][at][k == 1][:1]
-                fwd = fwd.astype(hist.t["next_stage"].take(first).map(value_of).dtype)
+                mapped = hist.t["next_stage"].take(pos[fwd_at[:1]]).map(value_of)
+                fwd = fwd.astype(mapped.dtype)
             v_fwd = float(fwd.mean()) if len(fwd) and fwd.notna().any() else stage_p[s]
             v_back = stage_p[cfg.open_keys[i - 1]] if i > 0 else 0.0
             v_back = 0.0 if not np.isfinite(v_back) else v_back  # an earlier stage with no data
@@ -1015,7 +1048,7 @@ def _eventual(cr: CompetingRisks, visits: _StageRows | None) -> tuple[float, flo
     won, lost = cr.final("won"), cr.final("lost")
     if won + lost <= 0:
         return float("nan"), 0.0
-    return won / (won + lost), float(visits.w[visits.fate != 0].sum())
+    return won / (won + lost), visits.resolved_weight()
 
 
 def _entry(entered_at: pd.Series, start) -> np.ndarray:
