@@ -58,12 +58,32 @@ def _codes_in(values: pd.Series, labels) -> np.ndarray:
     return lut[codes]
 
 
+def _sorted_codes(values: pd.Series) -> np.ndarray:
+    """Integer codes that sort as the values do (equal values, equal codes).
+
+    Transitions come sorted by opportunity: then the codes are a running count of changes
+    (one pass in Arrow) instead of a factorization with a sort of the distinct values.
+    """
+    dtype = values.dtype
+    arrow = getattr(dtype, "storage", None) == "pyarrow" or isinstance(dtype, pd.ArrowDtype)
+    if arrow and len(values) > 1 and not values.hasnans:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        a = pa.array(values)
+        prev, nxt = a.slice(0, len(a) - 1), a.slice(1)
+        if pc.all(pc.greater_equal(nxt, prev)).as_py():
+            changed = pc.not_equal(nxt, prev).to_numpy(zero_copy_only=False)
+            return np.concatenate([[0], np.cumsum(changed)])
+    return pd.factorize(values, sort=True)[0]
+
+
 def _encode(t: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
     """The transitions as numbers: text columns become integer codes (``pos``: row in ``t``)."""
     keys = list(cfg.keys)
     return pd.DataFrame(
         {
-            "opp": pd.factorize(t["opportunity_id"], sort=True)[0],
+            "opp": _sorted_codes(t["opportunity_id"]),
             "stage": _codes_in(t["stage"], keys),
             "order": t["order"].to_numpy(),
             "visit": t["visit"].to_numpy(),
@@ -127,17 +147,15 @@ class _History:
     def open_at(self, when: pd.Timestamp) -> pd.DataFrame:
         """The visits running at ``when`` (the deals open then) with their age in the stage."""
         c = self.c
-        run = (
-            (c["entered_at"] <= when) & (c["exited_at"].isna() | (c["exited_at"] > when))
-        ).to_numpy()
-        d = c[run]
-        age = ((when - d["entered_at"]).dt.total_seconds() / 86400.0).to_numpy()
+        entered, exited = c["entered_at"], c["exited_at"]
+        run = ((entered <= when) & (exited.isna() | (exited > when))).to_numpy()
+        age = (when - entered[run]).dt.total_seconds() / 86400.0
         return pd.DataFrame(
             {
-                "opp": d["opp"].to_numpy(),
-                "stage": d["stage"].to_numpy(),
-                "age_days": age,
-                "pos": d["pos"].to_numpy(),
+                "opp": c["opp"].to_numpy()[run],
+                "stage": c["stage"].to_numpy()[run],
+                "age_days": age.to_numpy(),
+                "pos": c["pos"].to_numpy()[run],
             }
         )
 
@@ -153,7 +171,7 @@ class _History:
         """Per opportunity code: its fate known now (1 won, 2 lost, 0 open)."""
         c = self.c
         opp = c["opp"].to_numpy()
-        last = ~c["opp"].duplicated(keep="last").to_numpy()
+        last = self._last_rows()
         out = c["outcome"].to_numpy()[last]
         fate = np.zeros(int(opp.max()) + 1 if len(opp) else 0, np.int8)
         fate[opp[last]] = np.where((out == 1) | (out == 2), out, 0)
@@ -163,11 +181,18 @@ class _History:
         c = self.c
         return c.loc[c["outcome"].isin([1, 2]).to_numpy(), "exited_at"].min()
 
+    def _last_rows(self) -> np.ndarray:
+        """Whether each row is its opportunity's last (in the transitions' order)."""
+        opp = self.c["opp"].to_numpy()
+        if len(opp) and bool((opp[1:] >= opp[:-1]).all()):  # grouped by opportunity
+            return np.r_[opp[1:] != opp[:-1], True]
+        return ~self.c["opp"].duplicated(keep="last").to_numpy()
+
     def visits(self, as_of: pd.Timestamp) -> pd.DataFrame:
         """:func:`stage_visits` on the codes: same rows in the same order, ``fate`` as a code."""
         c = self.c
         opp = c["opp"].to_numpy()
-        last = ~c["opp"].duplicated(keep="last").to_numpy()
+        last = self._last_rows()
         out = c["outcome"].to_numpy()[last]
         fate_last = np.where((out == 1) | (out == 2), out, 0).astype(np.int8)
         n_opp = int(opp.max()) + 1 if len(opp) else 0
@@ -178,17 +203,24 @@ class _History:
         closed_of[opp[last]] = np.where(fate_last > 0, exited[last], np.datetime64("NaT"))
         order = c["order"].to_numpy()
         visit = c["visit"].to_numpy()
+        stage = c["stage"].to_numpy()
         nv, no = int(visit.max(initial=0)) + 1, int(order.max(initial=0)) + 1
         if len(c) and order.min() >= 0 and visit.min() >= 0 and n_opp * no * nv < 2**62:
-            key = (opp * no + order) * nv + visit
-            perm = np.argsort(key, kind="stable")
+            perm = np.argsort((opp * no + order) * nv + visit, kind="stable")
         else:
             perm = np.lexsort((visit, order, opp))
-        first = c.take(perm)
-        dup = pd.Series(
-            first["opp"].to_numpy() * (len(self.cfg.keys) + 1) + first["stage"].to_numpy() + 1
-        ).duplicated()
-        first = first[~dup.to_numpy()].reset_index(drop=True)
+        so, ss = opp[perm], stage[perm]
+        # first visit of each (deal, stage): adjacent after the sort when each stage has one
+        # funnel position (as stage_transitions gives it); else found by hashing
+        lut = np.full(len(self.cfg.keys) + 2, -1, np.int64)
+        lut[stage + 1] = order
+        if len(c) and bool((lut[stage + 1] == order).all()):
+            dup = np.r_[False, (so[1:] == so[:-1]) & (ss[1:] == ss[:-1])]
+        else:
+            dup = pd.Series(so * (len(self.cfg.keys) + 2) + ss + 1).duplicated().to_numpy()
+        perm = perm[~dup]
+        first = c[["opp", "stage", "entered_at", "dwell_days", "pos"]].take(perm)
+        first = first.reset_index(drop=True)
         fo = first["opp"].to_numpy()
         end = pd.Series(closed_of[fo]).fillna(as_of)
         return first.assign(
@@ -397,7 +429,7 @@ class StageProbabilityModel(ParamsMixin):
     def _fit_history(self, hist: _History, as_of_ts, cfg, *, light: bool = False):
         """The fit on encoded transitions (``light``: skip what only predictions with a
         horizon and the export need: for the inner fits of the automatic choices)."""
-        for cached in ("_timing_cache", "_timing_sorted"):
+        for cached in ("_timing_cache", "_timing_sorted", "_segments_memo"):
             self.__dict__.pop(cached, None)
         window, age = self.window_days, self.age_effect
         if "auto" in (window, age):
@@ -435,8 +467,8 @@ class StageProbabilityModel(ParamsMixin):
             if not at.any():
                 continue
             dur, fate, dwell, w_, e_, pos = (a[at] for a in cols.values())
-            # for the timing of a deal still in its stage at some age: the stage's own dwell
-            self._timing[s] = (dur, fate, dwell, w_, e_)
+            if not light:  # the timing of a deal still in its stage: the stage's own dwell
+                self._timing[s] = (dur, fate, dwell, w_, e_)
             if s in cfg.open_keys:
                 self._rows[s] = _StageRows(dur, fate, w_, e_, pos)
         self.stages_ = cfg
@@ -480,7 +512,8 @@ class StageProbabilityModel(ParamsMixin):
         self.table_ = table
         self._fit_age(hist, stage_p, cfg, start)
         if not light:  # the encoded history is only needed by the automatic choices
-            del self._hist, self._rows
+            for name in ("_hist", "_rows", "_segments_memo"):
+                self.__dict__.pop(name, None)
         return self
 
     def _check_history(self, first_close, as_of_ts: pd.Timestamp) -> None:
@@ -735,6 +768,20 @@ class StageProbabilityModel(ParamsMixin):
 
     def _segments(self, by, stage_p, *, quiet: bool = False) -> tuple[list[dict], list[int]]:
         """Table rows of the segment cells of ``by`` (and each row's cell code)."""
+        memo = self.__dict__.setdefault("_segments_memo", {})
+        key = (tuple(by), tuple(stage_p.items()))
+        if key not in memo:
+            memo[key] = self._segment_rows(by, stage_p)
+        rows, keys, fallback = memo[key]
+        if fallback and not quiet:
+            warnings.warn(
+                f"{len(fallback)} segment(s) below min_count={self.min_count} use their "
+                f"stage estimate: {', '.join(fallback[:8])}{' ...' if len(fallback) > 8 else ''}",
+                stacklevel=4,
+            )
+        return rows, keys
+
+    def _segment_rows(self, by, stage_p) -> tuple[list[dict], list[int], list[str]]:
         parent = {}
         if len(by) > 1:
             with warnings.catch_warnings():
@@ -799,13 +846,7 @@ class StageProbabilityModel(ParamsMixin):
                     keys.append(code)
                 if len(by) < 2:
                     break
-        if fallback and not quiet:
-            warnings.warn(
-                f"{len(fallback)} segment(s) below min_count={self.min_count} use their "
-                f"stage estimate: {', '.join(fallback[:8])}{' ...' if len(fallback) > 8 else ''}",
-                stacklevel=4,
-            )
-        return rows, keys
+        return rows, keys, fallback
 
     def _fit_age(self, hist: _History, stage_p, cfg: StageConfig, start) -> None:
         """Per stage: exit mix (forward / back / lost) by dwell, for the age adjustment."""
