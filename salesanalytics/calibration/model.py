@@ -78,23 +78,30 @@ def _sorted_codes(values: pd.Series) -> np.ndarray:
     return pd.factorize(values, sort=True)[0]
 
 
-def _encode(t: pd.DataFrame, cfg: StageConfig) -> pd.DataFrame:
+def _encode(t: pd.DataFrame, cfg: StageConfig) -> dict[str, np.ndarray]:
     """The transitions as numbers: text columns become integer codes (``pos``: row in ``t``)."""
     keys = list(cfg.keys)
-    return pd.DataFrame(
-        {
-            "opp": _sorted_codes(t["opportunity_id"]),
-            "stage": _codes_in(t["stage"], keys),
-            "order": t["order"].to_numpy(),
-            "visit": t["visit"].to_numpy(),
-            "entered_at": t["entered_at"].to_numpy(),
-            "exited_at": t["exited_at"].to_numpy(),
-            "dwell_days": t["dwell_days"].to_numpy(float),
-            "outcome": _codes_in(t["outcome"], OUTCOMES),
-            "next_stage": _codes_in(t["next_stage"], keys),
-            "pos": np.arange(len(t)),
-        }
-    )
+    return {
+        "opp": _sorted_codes(t["opportunity_id"]),
+        "stage": _codes_in(t["stage"], keys),
+        "order": t["order"].to_numpy(),
+        "visit": t["visit"].to_numpy(),
+        "entered_at": t["entered_at"].to_numpy(),
+        "exited_at": t["exited_at"].to_numpy(),
+        "dwell_days": t["dwell_days"].to_numpy(float),
+        "outcome": _codes_in(t["outcome"], OUTCOMES),
+        "next_stage": _codes_in(t["next_stage"], keys),
+        "pos": np.arange(len(t)),
+    }
+
+
+def _take(cols: dict[str, np.ndarray], rows) -> dict[str, np.ndarray]:
+    return {k: v[rows] for k, v in cols.items()}
+
+
+def _days(later, earlier: np.ndarray) -> np.ndarray:
+    """``(later - earlier).dt.total_seconds() / 86400`` as pandas computes it."""
+    return ((later - pd.Series(earlier)).dt.total_seconds() / 86400).to_numpy()
 
 
 class _History:
@@ -130,82 +137,76 @@ class _History:
 
     def cut(self, cutoff: pd.Timestamp) -> _History:
         """The transitions as :func:`stage_transitions` gives them at ``cutoff`` (earlier)."""
-        c = self.c
-        c = c[(c["entered_at"] <= cutoff).to_numpy()]
-        late = (c["exited_at"].isna() | (c["exited_at"] > cutoff)).to_numpy()
+        c = _take(self.c, self.c["entered_at"] <= cutoff.to_datetime64())
+        exited = c["exited_at"]
+        late = np.isnat(exited) | (exited > cutoff.to_datetime64())
         if late.any():
-            c = c.copy()
-            c.loc[late, "outcome"] = 0
-            c.loc[late, "next_stage"] = -1
-            c.loc[late, "exited_at"] = pd.NaT
-            dwell = (cutoff - c["entered_at"]).dt.total_seconds() / 86400.0
-            c.loc[late, "dwell_days"] = dwell[late]
+            c["outcome"] = np.where(late, 0, c["outcome"])
+            c["next_stage"] = np.where(late, -1, c["next_stage"])
+            c["exited_at"] = np.where(late, np.datetime64("NaT"), exited).astype(exited.dtype)
+            dwell = c["dwell_days"].copy()
+            dwell[late] = _days(cutoff, c["entered_at"][late])
+            c["dwell_days"] = dwell
         out = copy.copy(self)
-        out.c, out.is_root = c.reset_index(drop=True), False
+        out.c, out.is_root = c, False
         return out
 
-    def open_at(self, when: pd.Timestamp) -> pd.DataFrame:
+    def open_at(self, when: pd.Timestamp) -> dict[str, np.ndarray]:
         """The visits running at ``when`` (the deals open then) with their age in the stage."""
         c = self.c
-        entered, exited = c["entered_at"], c["exited_at"]
-        run = ((entered <= when) & (exited.isna() | (exited > when))).to_numpy()
-        age = (when - entered[run]).dt.total_seconds() / 86400.0
-        return pd.DataFrame(
-            {
-                "opp": c["opp"].to_numpy()[run],
-                "stage": c["stage"].to_numpy()[run],
-                "age_days": age.to_numpy(),
-                "pos": c["pos"].to_numpy()[run],
-            }
-        )
+        w = when.to_datetime64()
+        run = (c["entered_at"] <= w) & (np.isnat(c["exited_at"]) | (c["exited_at"] > w))
+        out = {k: c[k][run] for k in ("opp", "stage", "pos")}
+        out["age_days"] = _days(when, c["entered_at"][run])
+        return out
 
     def pipeline(self, when: pd.Timestamp) -> pd.DataFrame:
         """:func:`pipeline_as_of` at ``when`` from these transitions (an earlier moment)."""
         d = self.open_at(when)
-        t = self.t.take(d["pos"].to_numpy()).reset_index(drop=True)
-        t = t.assign(dwell_days=d["age_days"].to_numpy()).rename(columns={"dwell_days": "age_days"})
+        t = self.t.take(d["pos"]).reset_index(drop=True)
+        t = t.assign(dwell_days=d["age_days"]).rename(columns={"dwell_days": "age_days"})
         drop = ["exited_at", "next_stage", "outcome", "censored", "visit", "status", "loss_reason"]
         return t.drop(columns=[c for c in drop if c in t.columns])
 
     def fate(self) -> np.ndarray:
         """Per opportunity code: its fate known now (1 won, 2 lost, 0 open)."""
-        c = self.c
-        opp = c["opp"].to_numpy()
+        opp = self.c["opp"]
         last = self._last_rows()
-        out = c["outcome"].to_numpy()[last]
+        out = self.c["outcome"][last]
         fate = np.zeros(int(opp.max()) + 1 if len(opp) else 0, np.int8)
         fate[opp[last]] = np.where((out == 1) | (out == 2), out, 0)
         return fate
 
     def first_close(self):
-        c = self.c
-        return c.loc[c["outcome"].isin([1, 2]).to_numpy(), "exited_at"].min()
+        exited = self.c["exited_at"][np.isin(self.c["outcome"], (1, 2))]
+        exited = exited[~np.isnat(exited)]
+        return pd.Timestamp(exited.min()) if len(exited) else pd.NaT
 
     def _last_rows(self) -> np.ndarray:
         """Whether each row is its opportunity's last (in the transitions' order)."""
-        opp = self.c["opp"].to_numpy()
+        opp = self.c["opp"]
         if len(opp) and bool((opp[1:] >= opp[:-1]).all()):  # grouped by opportunity
             return np.r_[opp[1:] != opp[:-1], True]
-        return ~self.c["opp"].duplicated(keep="last").to_numpy()
+        return ~pd.Series(opp).duplicated(keep="last").to_numpy()
 
-    def visits(self, as_of: pd.Timestamp) -> pd.DataFrame:
-        """:func:`stage_visits` on the codes: same rows in the same order, ``fate`` as a code."""
+    def visits(self, as_of: pd.Timestamp, start, half_life) -> dict[str, np.ndarray]:
+        """:func:`stage_visits` on the codes (same rows in the same order, ``fate`` as a
+        code), with the weights and the delayed entry of the fit, visits out before ``start``
+        left out."""
         c = self.c
-        opp = c["opp"].to_numpy()
+        opp = c["opp"]
         last = self._last_rows()
-        out = c["outcome"].to_numpy()[last]
+        out = c["outcome"][last]
         fate_last = np.where((out == 1) | (out == 2), out, 0).astype(np.int8)
         n_opp = int(opp.max()) + 1 if len(opp) else 0
         fate_of = np.zeros(n_opp, np.int8)
         fate_of[opp[last]] = fate_last
-        exited = c["exited_at"].to_numpy()
+        exited = c["exited_at"]
         closed_of = np.full(n_opp, np.datetime64("NaT"), dtype=exited.dtype)
         closed_of[opp[last]] = np.where(fate_last > 0, exited[last], np.datetime64("NaT"))
-        order = c["order"].to_numpy()
-        visit = c["visit"].to_numpy()
-        stage = c["stage"].to_numpy()
+        order, visit, stage = c["order"], c["visit"], c["stage"]
         nv, no = int(visit.max(initial=0)) + 1, int(order.max(initial=0)) + 1
-        if len(c) and order.min() >= 0 and visit.min() >= 0 and n_opp * no * nv < 2**62:
+        if len(opp) and order.min() >= 0 and visit.min() >= 0 and n_opp * no * nv < 2**62:
             perm = np.argsort((opp * no + order) * nv + visit, kind="stable")
         else:
             perm = np.lexsort((visit, order, opp))
@@ -214,21 +215,24 @@ class _History:
         # funnel position (as stage_transitions gives it); else found by hashing
         lut = np.full(len(self.cfg.keys) + 2, -1, np.int64)
         lut[stage + 1] = order
-        if len(c) and bool((lut[stage + 1] == order).all()):
+        if len(opp) and bool((lut[stage + 1] == order).all()):
             dup = np.r_[False, (so[1:] == so[:-1]) & (ss[1:] == ss[:-1])]
         else:
             dup = pd.Series(so * (len(self.cfg.keys) + 2) + ss + 1).duplicated().to_numpy()
-        perm = perm[~dup]
-        first = c[["opp", "stage", "entered_at", "dwell_days", "pos"]].take(perm)
-        first = first.reset_index(drop=True)
-        fo = first["opp"].to_numpy()
-        end = pd.Series(closed_of[fo]).fillna(as_of)
-        return first.assign(
-            fate=fate_of[fo],
-            duration=((end - first["entered_at"]).dt.total_seconds() / 86400)
-            .clip(lower=0)
-            .to_numpy(),
+        v = _take(
+            {k: c[k] for k in ("opp", "stage", "entered_at", "dwell_days", "pos")}, perm[~dup]
         )
+        end = pd.Series(closed_of[v["opp"]]).fillna(as_of)
+        duration = ((end - pd.Series(v["entered_at"])).dt.total_seconds() / 86400).to_numpy()
+        v["duration"] = np.where(duration < 0, 0.0, duration)  # pandas' clip(lower=0)
+        v["fate"] = fate_of[v["opp"]]
+        v["_w"] = (
+            0.5 ** (_days(as_of, v["entered_at"]) / half_life)
+            if half_life
+            else np.ones(len(v["opp"]))
+        )
+        v["_entry"] = _entry(v["entered_at"], start)
+        return _take(v, (v["duration"] > v["_entry"]) | (v["_entry"] == 0))
 
 
 class _StageRows:
@@ -447,18 +451,9 @@ class StageProbabilityModel(ParamsMixin):
             by, self.by_selection_ = self._select_segments(hist, as_of_ts)
         else:
             by = as_list(self.by)
-        v = hist.visits(as_of_ts)
-        w = (
-            0.5 ** ((as_of_ts - v["entered_at"]).dt.total_seconds() / 86400 / self.half_life_days)
-            if self.half_life_days
-            else pd.Series(1.0, index=v.index)
-        )
-        v = v.assign(_w=w.to_numpy(), _entry=_entry(v["entered_at"], start))
-        v = v[((v["duration"] > v["_entry"]) | (v["_entry"] == 0)).to_numpy()]
-        stage_code = v["stage"].to_numpy()
-        cols = {
-            c: v[c].to_numpy() for c in ("duration", "fate", "dwell_days", "_w", "_entry", "pos")
-        }
+        v = hist.visits(as_of_ts, start, self.half_life_days)
+        stage_code = v["stage"]
+        cols = {c: v[c] for c in ("duration", "fate", "dwell_days", "_w", "_entry", "pos")}
         self._hist = hist
         self._rows: dict[str, _StageRows] = {}
         self._timing = {}
@@ -552,7 +547,7 @@ class StageProbabilityModel(ParamsMixin):
         snaps = [inner + pd.Timedelta(days=d) for d in range(0, self.VALIDATION_DAYS - 29, 30)]
         if hist.derivable:
             deals = [hist.pipeline(s) for s in snaps]
-            codes = [hist.open_at(s)["opp"].to_numpy() for s in snaps]
+            codes = [hist.open_at(s)["opp"] for s in snaps]
             known = [fate_of[c] > 0 for c in codes]
             won = [fate_of[c][k] == 1 for c, k in zip(codes, known)]
             inner_hist = hist.cut(inner)
@@ -622,7 +617,7 @@ class StageProbabilityModel(ParamsMixin):
         shrunk toward the first column's) scores the deals open then and at the next month
         starts whose fate is known at ``as_of``. Fewer than 100 such deals: no segments.
         """
-        rows_at = hist.c["pos"].to_numpy()
+        rows_at = hist.c["pos"]
         cols = []
         for c in self.SEGMENT_CANDIDATES:
             if c not in hist.t:
@@ -647,7 +642,7 @@ class StageProbabilityModel(ParamsMixin):
             alpha=self.alpha,
             stages=self.stages,
         )
-        entered_by_inner = bool((hist.c["entered_at"] <= inner).any())
+        entered_by_inner = bool((hist.c["entered_at"] <= inner.to_datetime64()).any())
         if len(cands) == 1 or not entered_by_inner or not hist.has_source:
             return [], empty
         if not hist.derivable:
@@ -655,25 +650,27 @@ class StageProbabilityModel(ParamsMixin):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             base._fit_history(hist.cut(inner), inner, hist.cfg, light=True)
-        deals = pd.concat([hist.open_at(s) for s in snaps], ignore_index=True)
-        fate = hist.fate()[deals["opp"].to_numpy()]
-        stage = deals["stage"].to_numpy()
+        opened = [hist.open_at(s) for s in snaps]
+        deals = {k: np.concatenate([d[k] for d in opened]) for k in opened[0]}
+        fate = hist.fate()[deals["opp"]]
+        stage = deals["stage"]
         open_codes = [list(base.stages_.keys).index(s) for s in base.stages_.open_keys]
         keep = (fate > 0) & np.isin(stage, open_codes)
         if keep.sum() < 100:
             return [], empty
-        deals, fate, stage = deals[keep], fate[keep], stage[keep]
+        deals = _take(deals, keep)
+        fate, stage = fate[keep], stage[keep]
         y = (fate == 1).astype(int)
         stage_p = base.stage_estimate_.to_dict()
         p_stage = np.array([stage_p.get(k, np.nan) for k in base.stages_.keys] + [np.nan])[stage]
-        age = deals["age_days"].fillna(0.0).to_numpy()
+        age = np.where(np.isnan(deals["age_days"]), 0.0, deals["age_days"])
         factor = None
         if base.age_effect_:
-            factor = np.ones(len(deals))
+            factor = np.ones(len(age))
             for i in np.unique(stage):
                 at = stage == i
                 factor[at] = base.age_factor(base.stages_.keys[i], age[at])
-        pos = deals["pos"].to_numpy()
+        pos = deals["pos"]
         rows = []
         for by in cands:
             p = p_stage
@@ -852,12 +849,12 @@ class StageProbabilityModel(ParamsMixin):
         """Per stage: exit mix (forward / back / lost) by dwell, for the age adjustment."""
         c = hist.c
         entry = _entry(c["entered_at"], start)
-        dwell = c["dwell_days"].to_numpy()
+        dwell = c["dwell_days"]
         keep = (dwell > entry) | (entry == 0)
         dwell, entry = dwell[keep], entry[keep]
-        kinds = _EXIT_OF_OUTCOME[c["outcome"].to_numpy()[keep]]
-        nxt, pos = c["next_stage"].to_numpy()[keep], c["pos"].to_numpy()[keep]
-        stage = c["stage"].to_numpy()[keep].astype(np.int16)
+        kinds = _EXIT_OF_OUTCOME[c["outcome"][keep]]
+        nxt, pos = c["next_stage"][keep], c["pos"][keep]
+        stage = c["stage"][keep].astype(np.int16)
         by_stage = np.argsort(stage, kind="stable")  # each stage's rows, in their order
         bounds = np.searchsorted(stage[by_stage], np.arange(len(cfg.keys) + 1), side="left")
         self.exit_curves_: dict[str, tuple[CompetingRisks, float, float]] = {}
@@ -1092,11 +1089,15 @@ def _eventual(cr: CompetingRisks, visits: _StageRows | None) -> tuple[float, flo
     return won / (won + lost), visits.resolved_weight()
 
 
-def _entry(entered_at: pd.Series, start) -> np.ndarray:
+def _entry(entered_at: np.ndarray, start) -> np.ndarray:
     """Days from entry until ``start`` (0 when entered after it, or no start): delayed entry."""
+    out = np.zeros(len(entered_at))
     if start is None:
-        return np.zeros(len(entered_at))
-    return ((start - entered_at).dt.total_seconds() / 86400).clip(lower=0).to_numpy()
+        return out
+    before = entered_at < start.to_datetime64()  # the others are clipped to 0
+    days = _days(start, entered_at[before])
+    out[before] = np.where(days < 0, 0.0, days)
+    return out
 
 
 def _counts(g: _StageRows | None) -> dict:
