@@ -1033,8 +1033,11 @@ class StageProbabilityModel(ParamsMixin):
             low = keep & (entry <= a0)
             high = (dw_e >= a0) & (e_e > a0)
             e_sorted = np.concatenate([np.full(int(low.sum()), float(a0)), e_e[high]])
-            w_sorted = np.concatenate([wt[low], w_e[high]])
-            cr = aalen_johansen_sorted(d_d[kd], f_d[kd], _FATES, w_d[kd], total, e_sorted, w_sorted)
+            if unit:  # sums of ones: no weights to carry
+                w_kept = w_sorted = None
+            else:
+                w_kept, w_sorted = w_d[kd], np.concatenate([wt[low], w_e[high]])
+            cr = aalen_johansen_sorted(d_d[kd], f_d[kd], _FATES, w_kept, total, e_sorted, w_sorted)
         cache[(stage, a0)] = cr
         return cr
 
