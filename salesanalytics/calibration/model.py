@@ -79,19 +79,24 @@ def _sorted_codes(values: pd.Series) -> np.ndarray:
 
 
 def _encode(t: pd.DataFrame, cfg: StageConfig) -> dict[str, np.ndarray]:
-    """The transitions as numbers: text columns become integer codes (``pos``: row in ``t``)."""
+    """The transitions as numbers: text columns become integer codes (``pos``: row in ``t``).
+
+    Codes take the smallest integer type that holds them (memory at a million deals).
+    """
     keys = list(cfg.keys)
+    small = np.int8 if len(keys) < 100 else np.int32
+    opp = _sorted_codes(t["opportunity_id"])
     return {
-        "opp": _sorted_codes(t["opportunity_id"]),
-        "stage": _codes_in(t["stage"], keys),
+        "opp": opp.astype(np.int32) if len(opp) < 2**31 else opp,
+        "stage": _codes_in(t["stage"], keys).astype(small),
         "order": t["order"].to_numpy(),
         "visit": t["visit"].to_numpy(),
         "entered_at": t["entered_at"].to_numpy(),
         "exited_at": t["exited_at"].to_numpy(),
         "dwell_days": t["dwell_days"].to_numpy(float),
-        "outcome": _codes_in(t["outcome"], OUTCOMES),
-        "next_stage": _codes_in(t["next_stage"], keys),
-        "pos": np.arange(len(t)),
+        "outcome": _codes_in(t["outcome"], OUTCOMES).astype(np.int8),
+        "next_stage": _codes_in(t["next_stage"], keys).astype(small),
+        "pos": np.arange(len(t), dtype=np.int32 if len(t) < 2**31 else np.int64),
     }
 
 
@@ -204,7 +209,9 @@ class _History:
         exited = c["exited_at"]
         closed_of = np.full(n_opp, np.datetime64("NaT"), dtype=exited.dtype)
         closed_of[opp[last]] = np.where(fate_last > 0, exited[last], np.datetime64("NaT"))
-        order, visit, stage = c["order"], c["visit"], c["stage"]
+        opp = opp.astype(np.int64)
+        order, visit = c["order"].astype(np.int64), c["visit"].astype(np.int64)
+        stage = c["stage"].astype(np.int64)
         nv, no = int(visit.max(initial=0)) + 1, int(order.max(initial=0)) + 1
         if len(opp) and order.min() >= 0 and visit.min() >= 0 and n_opp * no * nv < 2**62:
             perm = np.argsort((opp * no + order) * nv + visit, kind="stable")
