@@ -118,13 +118,14 @@ def aalen_johansen_sorted(
     times = durations[new]
     inv = np.cumsum(new) - 1
     m = len(times)
-    if weights is None:
-        total = np.bincount(inv, minlength=m).astype(float)
-        d_k = {
-            k: np.bincount(inv[codes == i + 1], minlength=m).astype(float)
-            for i, k in enumerate(names)
-        }
+    width = len(names) + 1
+    if weights is None and codes.min() >= 0 and codes.max() < width:
+        # counts per (time, kind) in one pass; exact in floats
+        both = np.bincount(inv * width + codes, minlength=m * width).reshape(m, width)
+        total = both.sum(axis=1).astype(float)
+        d_k = {k: both[:, i + 1].astype(float) for i, k in enumerate(names)}
     else:
+        weights = np.ones(n) if weights is None else weights
         total = np.bincount(inv, weights=weights, minlength=m)
         d_k = {
             k: np.bincount(inv, weights=weights * (codes == i + 1), minlength=m)

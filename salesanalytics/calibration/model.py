@@ -472,7 +472,14 @@ class StageProbabilityModel(ParamsMixin):
             if not light:  # the timing of a deal still in its stage: the stage's own dwell
                 self._timing[s] = (dur, fate, dwell, w_, e_)
             if s in cfg.open_keys:
-                self._rows[s] = _StageRows(dur, fate, w_, e_, pos)
+                g = self._rows[s] = _StageRows(dur, fate, w_, e_, pos)
+                if not light and g.plain:  # the timing reuses the fit's sorting
+                    self.__dict__.setdefault("_timing_sorted", {})[s] = (
+                        (g.d_sorted, g.f_sorted, g.w_d, dwell[g.od]),
+                        (g.e_sorted, g.w_e, dwell[g.oe]),
+                        g.unit,
+                        True,
+                    )
         self.stages_ = cfg
         self.by_ = by
         self.as_of_ = as_of_ts.normalize()
