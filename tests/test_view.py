@@ -348,3 +348,15 @@ def test_an_out_of_time_report_on_a_view_scores_only_fates_known_then(views):
     pd.testing.assert_frame_equal(r.scores, again.scores)
     with pytest.raises(ValueError):
         sa.calibration_report({"global": sa.GlobalWinRate()}, v, "2026-02-01")
+
+
+def test_the_automatic_segment_choice_is_the_same_on_a_view(sample_ds):
+    """``by="auto"`` refits on earlier dates: a View is rewound to them, not refused (which
+    silently chose no segments)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        on_ds = sa.StageProbabilityModel().fit(sample_ds, as_of="2025-12-31")
+        on_view = sa.StageProbabilityModel().fit(sample_ds.at("2025-12-31"))
+    assert on_ds.by_ == on_view.by_ == ["channel", "region"]
+    pd.testing.assert_frame_equal(on_view.by_selection_, on_ds.by_selection_)
+    pd.testing.assert_frame_equal(on_view.table_, on_ds.table_)

@@ -713,18 +713,14 @@ class StageProbabilityModel(ParamsMixin):
         ]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                tt = stage_transitions(dataset, as_of=inner, **frames)
-            except ValueError:  # a View: it cannot look at an earlier moment this way
-                return [], empty
+            d, a = _earlier(dataset, inner)
+            tt = stage_transitions(d, as_of=a, **frames)
             inner_hist = _History(tt, hist.cfg, dataset, frames, derivable=False)
             base._fit_history(inner_hist, end_of(tt.attrs["as_of"]), hist.cfg, light=True)
             deals = pd.concat(
                 [
-                    pipeline_as_of(
-                        dataset, s, transitions=stage_transitions(dataset, as_of=s, **frames)
-                    )
-                    for s in snaps
+                    pipeline_as_of(d, a, transitions=stage_transitions(d, as_of=a, **frames))
+                    for d, a in (_earlier(dataset, s) for s in snaps)
                 ],
                 ignore_index=True,
             )
@@ -1126,3 +1122,9 @@ def _counts(g: _StageRows | None) -> dict:
         "lost": int((g.fate == 2).sum()),
         "open": int((g.fate == 0).sum()),
     }
+
+
+def _earlier(dataset, as_of) -> tuple:
+    """``(dataset, as_of)`` positional arguments for a look at an earlier date; a View is
+    rewound to that date (it cannot be asked about another moment otherwise)."""
+    return rewind(dataset, as_of.normalize()) if isinstance(dataset, View) else (dataset, as_of)
