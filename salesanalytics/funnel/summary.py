@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -9,7 +11,7 @@ from ..dataset import Dataset
 from ..engine.connect import is_engine
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
-from .transitions import COUNTING_RULES, stage_transitions
+from .transitions import COUNTING_RULES, _id_rank, _take, stage_transitions
 
 __all__ = ["funnel_summary", "guide_stage_summary", "GUIDE_CONVENTION"]
 
@@ -111,44 +113,12 @@ def funnel_summary(
 
 
 def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
-    n_open = len(cfg.open_keys)
-    d = t
-    if start is not None:
-        d = d[d["created_at"] >= pd.Timestamp(start)]
     keys = by + (["cohort"] if period else [])
-    if period:
-        d = d.assign(cohort=d["created_at"].dt.to_period(period).astype(str))
-    deals = d.groupby("opportunity_id", sort=False).agg(
-        max_order=("order", "max"), **{k: (k, "first") for k in keys}
-    )
-    last = d.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
-    deals["final"] = last["outcome"]
-    deals["final_order"] = last["order"]
-    won = deals["final"] == "won"
-    entered = d[["opportunity_id", "order"]].drop_duplicates()
-    rows = []
-    for s in range(n_open):
-        if skipped == "reached":
-            reached = (deals["max_order"] >= s) | won
-        else:
-            ids = entered.loc[entered["order"] == s, "opportunity_id"]
-            reached = deals.index.isin(ids)
-        r = deals[reached]
-        frame = pd.DataFrame(
-            {
-                "reached": 1,
-                "advanced": ((r["max_order"] > s) | (r["final"] == "won")).astype(int),
-                "lost_here": ((r["final"] == "lost") & (r["final_order"] == s)).astype(int),
-                "open_here": ((r["final"] == "open") & (r["final_order"] == s)).astype(int),
-                "won": (r["final"] == "won").astype(int),
-                **{k: r[k] for k in keys},
-            }
-        )
-        g = frame.groupby(keys, dropna=False).sum() if keys else frame.sum().to_frame().T
-        g = g.reset_index() if keys else g
-        g.insert(0, "stage", cfg.open_keys[s])
-        rows.append(g)
-    out = pd.concat(rows, ignore_index=True)
+    rows = None
+    if start is not None:
+        rows = np.flatnonzero((t["created_at"] >= pd.Timestamp(start)).to_numpy(dtype=bool))
+    deals = _Deals.of(t, rows, by, period)
+    out = pd.concat(_cohort_counts(deals, cfg, keys, skipped), ignore_index=True)
     for c in ("reached", "advanced", "lost_here", "open_here", "won"):
         out[c] = out[c].astype("int64")
     resolved = out["advanced"] + out["lost_here"]
@@ -164,6 +134,134 @@ def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
     if out["conversion"].gt(1).any():  # a logic check the practice asks for
         raise RuntimeError("conversion above 100%: counting error")
     return order_stages(out, cfg, *keys)
+
+
+@dataclass(frozen=True)
+class _Deals:
+    """One entry per deal of a transitions table (rows with an id), in grouped order.
+
+    ``max_order``: the furthest stage entered; ``final_order`` / ``won`` / ``lost`` /
+    ``open``: the stage and outcome of the deal's last row; ``entered``: per open stage,
+    which deals have a row there (``skipped="not_reached"``); ``keys``: the deal's first
+    non-missing value of each ``by`` column (and its ``cohort``).
+    """
+
+    max_order: np.ndarray
+    final_order: np.ndarray
+    won: np.ndarray
+    lost: np.ndarray
+    open: np.ndarray
+    order: np.ndarray
+    start: np.ndarray
+    keys: dict
+
+    @classmethod
+    def of(cls, t: pd.DataFrame, rows: np.ndarray | None, by: list[str], period) -> _Deals:
+        """The deals of ``t`` (of its ``rows`` when given), grouped without a hash when sorted."""
+        rank, missing = _id_rank(t["opportunity_id"])
+        if rows is None:
+            rows = np.arange(len(t)) if missing is None else np.flatnonzero(~missing)
+        elif missing is not None:
+            rows = rows[~missing[rows]]
+        r = rank[rows]
+        if len(r) > 1 and (r[1:] < r[:-1]).any():  # group a deal's rows, keeping their order
+            rows = rows[np.argsort(r, kind="stable")]
+            r = rank[rows]
+        new = np.ones(len(r), dtype=bool)
+        new[1:] = r[1:] != r[:-1]
+        start = np.flatnonzero(new)
+        end = np.append(start[1:], len(r)) - 1
+        order = t["order"].to_numpy()[rows]
+        final = t["outcome"].take(rows[end]).reset_index(drop=True)
+        keys = {k: _first_valid(t[k], rows, start) for k in by}
+        if period:
+            created = pd.Series(_first_valid(t["created_at"], rows, start))
+            codes, uniques = pd.factorize(created.dt.to_period(period).array)
+            labels = pd.Series(uniques).astype(str).array
+            keys["cohort"] = labels.take(codes, allow_fill=True)
+        return cls(
+            max_order=np.maximum.reduceat(order, start) if len(r) else order,
+            final_order=order[end],
+            won=_is(final, "won"),
+            lost=_is(final, "lost"),
+            open=_is(final, "open"),
+            order=order,
+            start=start,
+            keys=keys,
+        )
+
+    def entered(self, s: int) -> np.ndarray:
+        """Deals with a row in open stage ``s``."""
+        if not len(self.order):
+            return np.zeros(0, dtype=bool)
+        return np.logical_or.reduceat(self.order == s, self.start)
+
+
+def _is(values: pd.Series, label: str) -> np.ndarray:
+    return (values == label).fillna(False).to_numpy(dtype=bool)
+
+
+def _first_valid(col: pd.Series, rows: np.ndarray, start: np.ndarray):
+    """Each deal's first non-missing value of ``col`` (missing when it has none)."""
+    at = rows[start]
+    na = col.isna().to_numpy(dtype=bool)
+    if na.any() and len(rows):
+        pos = np.where(na[rows], len(rows), np.arange(len(rows)))
+        first = np.minimum.reduceat(pos, start)
+        at = np.where(first < len(rows), rows[np.minimum(first, len(rows) - 1)], -1)
+        return _take(col, at, bool((at < 0).any()))
+    return _take(col, at, False)
+
+
+def _groups(keys: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of each deal by its key values (missing values form a group), and the
+    first deal of each group. Without keys, all deals form one group."""
+    if not keys:
+        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    g = None
+    for values in keys.values():
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        g = codes if g is None else pd.factorize(g * len(uniques) + codes)[0]
+    seen = np.maximum.accumulate(g) if len(g) else g
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = g[1:] > seen[:-1]  # codes number the groups in order of appearance
+    return g.astype(np.int64), np.flatnonzero(first)
+
+
+def _cohort_counts(deals: _Deals, cfg, keys: list[str], skipped: str) -> list[pd.DataFrame]:
+    """Per open stage: reached, advanced, lost_here, open_here and won of each key group."""
+    g, rep = _groups(deals.keys, len(deals.max_order))
+    n_groups = len(rep)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        if not keys:
+            return np.array([np.count_nonzero(mask)], dtype=np.int64)
+        return np.bincount(g[mask], minlength=n_groups).astype(np.int64)
+
+    frames = []
+    for s in range(len(cfg.open_keys)):
+        if skipped == "reached":
+            reached = (deals.max_order >= s) | deals.won
+        else:
+            reached = deals.entered(s)
+        here = reached & (deals.final_order == s)
+        n = {
+            "reached": count(reached),
+            "advanced": count(reached & ((deals.max_order > s) | deals.won)),
+            "lost_here": count(here & deals.lost),
+            "open_here": count(here & deals.open),
+            "won": count(reached & deals.won),
+        }
+        present = np.flatnonzero(n["reached"] > 0) if keys else np.zeros(1, dtype=np.int64)
+        frame = pd.DataFrame(
+            {
+                **{k: v.take(rep[present]) for k, v in deals.keys.items()},
+                **{c: v[present] for c, v in n.items()},
+            }
+        )
+        frame.insert(0, "stage", cfg.open_keys[s])
+        frames.append(frame)
+    return frames
 
 
 def _period(t, cfg, by, period, alpha) -> pd.DataFrame:
