@@ -170,15 +170,15 @@ class _Deals:
         new = np.ones(len(r), dtype=bool)
         new[1:] = r[1:] != r[:-1]
         start = np.flatnonzero(new)
-        end = np.append(start[1:], len(r)) - 1
+        end = np.append(start[1:], len(r)) - 1 if len(start) else start
         order = t["order"].to_numpy()[rows]
         final = t["outcome"].take(rows[end]).reset_index(drop=True)
         keys = {k: _first_valid(t[k], rows, start) for k in by}
         if period:
-            created = pd.Series(_first_valid(t["created_at"], rows, start))
+            created = _first_valid(t["created_at"], rows, start)
             codes, uniques = pd.factorize(created.dt.to_period(period).array)
-            labels = pd.Series(uniques).astype(str).array
-            keys["cohort"] = labels.take(codes, allow_fill=True)
+            labels = pd.Series(uniques).astype(str)
+            keys["cohort"] = _take(labels, codes, True)
         return cls(
             max_order=np.maximum.reduceat(order, start) if len(r) else order,
             final_order=order[end],
@@ -228,6 +228,13 @@ def _groups(keys: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
     return g.astype(np.int64), np.flatnonzero(first)
 
 
+def _key_values(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """Key values of the groups at ``at``, typed as a groupby's keys are (object values
+    inferred: strings as ``str``, booleans as ``bool``)."""
+    out = values.take(at).reset_index(drop=True)
+    return out.infer_objects() if out.dtype == object else out
+
+
 def _cohort_counts(deals: _Deals, cfg, keys: list[str], skipped: str) -> list[pd.DataFrame]:
     """Per open stage: reached, advanced, lost_here, open_here and won of each key group."""
     g, rep = _groups(deals.keys, len(deals.max_order))
@@ -255,7 +262,7 @@ def _cohort_counts(deals: _Deals, cfg, keys: list[str], skipped: str) -> list[pd
         present = np.flatnonzero(n["reached"] > 0) if keys else np.zeros(1, dtype=np.int64)
         frame = pd.DataFrame(
             {
-                **{k: v.take(rep[present]) for k, v in deals.keys.items()},
+                **{k: _key_values(v, rep[present]) for k, v in deals.keys.items()},
                 **{c: v[present] for c, v in n.items()},
             }
         )

@@ -363,7 +363,7 @@ def _visit_frame(
 ) -> pd.DataFrame:
     """The transition columns of the kept visits (``_COLUMNS``, in that order)."""
     row, nxt_row = v.row[keep], v.nxt_row[keep]
-    entered = hist["entered_at"].array.take(row)
+    entered = _take(hist["entered_at"], row, False)
     exited = np.asarray(hist["entered_at"].to_numpy()[np.maximum(nxt_row, 0)], "datetime64[ns]")
     exited[nxt_row < 0] = np.datetime64("NaT")
     start = np.asarray(entered.to_numpy(), "datetime64[ns]")
@@ -376,8 +376,8 @@ def _visit_frame(
     nxt_order = v.nxt_order[keep]
     return pd.DataFrame(
         {
-            "opportunity_id": hist["opportunity_id"].array.take(row),
-            "stage": hist["stage"].array.take(row),
+            "opportunity_id": _take(hist["opportunity_id"], row, False),
+            "stage": _take(hist["stage"], row, False),
             "order": v.order[keep],
             "visit": visit,
             "entered_at": entered,
@@ -428,8 +428,7 @@ def _with_segments(out: pd.DataFrame, opps: pd.DataFrame, deal: np.ndarray) -> p
         return out.merge(right, on="opportunity_id", how="left")
     at = pos[np.cumsum(np.r_[True, deal[1:] != deal[:-1]]) - 1]
     fill = bool((at < 0).any())
-    cols = {c: _take(opps[c], at, fill) for c in seg}
-    return pd.concat([out, pd.DataFrame(cols, index=out.index)], axis=1)
+    return pd.concat([out, *(_take(opps[c], at, fill) for c in seg)], axis=1)
 
 
 def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray | None:
@@ -450,8 +449,10 @@ def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray | None:
     return index.get_indexer(keys)
 
 
-def _take(col: pd.Series, at: np.ndarray, fill: bool):
-    """``col`` at positions ``at``; -1 is missing when ``fill`` (as a left join leaves it)."""
+def _take(col: pd.Series, at: np.ndarray, fill: bool) -> pd.Series:
+    """``col`` at positions ``at`` (a new RangeIndex); -1 is missing when ``fill``, as a
+    left join leaves it (an integer column becomes float, a bool column object)."""
     if isinstance(col.dtype, np.dtype):
-        return pd.api.extensions.take(col.to_numpy(copy=False), at, allow_fill=fill)
-    return col.array.take(at, allow_fill=fill)
+        values = pd.api.extensions.take(col.to_numpy(copy=False), at, allow_fill=fill)
+        return pd.Series(values, dtype=values.dtype, name=col.name)
+    return pd.Series(col.array.take(at, allow_fill=fill), name=col.name)
