@@ -7,13 +7,21 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._grouping import check_segments
 from ..dataset import Dataset
 from ..engine.connect import is_engine
+from ..stages import StageConfig
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
 from .transitions import COUNTING_RULES, _id_rank, _take, stage_transitions
 
-__all__ = ["funnel_summary", "guide_stage_summary", "GUIDE_CONVENTION"]
+__all__ = [
+    "funnel_summary",
+    "cohort_funnel",
+    "period_funnel",
+    "guide_stage_summary",
+    "GUIDE_CONVENTION",
+]
 
 ADVANCED = ("advanced", "skipped", "won")
 
@@ -35,8 +43,16 @@ def funnel_summary(
 ) -> pd.DataFrame:
     """Stage-by-stage funnel, in cohort or period mode, optionally by segment.
 
+    The combined entry point, kept for existing calls: :func:`cohort_funnel` and
+    :func:`period_funnel` are the same two views with only the options that apply to each.
+    Its steps: the transitions (given, a View's cached ones, or computed from the tables),
+    then the cohort or the period table, then the parameters in ``attrs``.
+
     Parameters
     ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``, whose cached transitions are used), an
+        engine dataset, or None with ``transitions`` or the tables below.
     by
         Segment column(s) of the opportunities (channel, owner, region, industry, product, ...).
     mode
@@ -45,9 +61,23 @@ def funnel_summary(
         ``"period"``: the monthly (``period="M"``) or quarterly (``"Q"``) stage summary:
         opening, new, advanced, lost, regressed, closing, conversion and mean dwell of the
         stage's exits in the period, and the expected amount still in the stage.
+    period
+        Cohort mode: cohorts by creation period (``"M"``, ``"Q"``, ...), None for one
+        cohort. Period mode: the summary's period (default ``"M"``).
+    as_of
+        Snapshot; nothing after it is used. Default: the View's, else the latest date in
+        the data.
+    start
+        Cohort mode: only deals created at or after ``start``.
     skipped
         Cohort mode: ``"reached"`` counts a stage jumped over as reached (a monotone funnel);
         ``"not_reached"`` counts only stages actually entered.
+    transitions
+        A table from :func:`stage_transitions` to use instead of computing it.
+    stage_history, opportunities, stages
+        Tables and stage config to use instead of the dataset's.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
 
     Returns
     -------
@@ -82,6 +112,132 @@ def funnel_summary(
         raise ValueError("mode must be 'cohort' or 'period'")
     if skipped not in ("reached", "not_reached"):
         raise ValueError("skipped must be 'reached' or 'not_reached'")
+    t, cfg = _funnel_input(
+        ds,
+        as_of=as_of,
+        transitions=transitions,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    by = as_list(by)
+    check_segments(by, t)
+    if mode == "cohort":
+        out = _cohort(t, cfg, by, period, start, skipped, alpha)
+    else:
+        out = _period(t, cfg, by, period or "M", alpha)
+    return _with_attrs(out, t, mode=mode, by=by, period=period, skipped=skipped)
+
+
+def cohort_funnel(
+    ds,
+    *,
+    by: str | list[str] | None = None,
+    period: str | None = None,
+    start=None,
+    skipped: str = "reached",
+    as_of=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """How far the deals created from ``start`` to ``as_of`` got, stage by stage.
+
+    The cohort view of :func:`funnel_summary` (``mode="cohort"``; same table, same
+    ``attrs``) with only its options. Deals still open are censored (``open_here``), not
+    lost.
+
+    Parameters
+    ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``: its cached transitions are reused) or an
+        engine dataset.
+    by
+        Segment column(s) of the opportunities (channel, owner, region, ...).
+    period
+        Cohorts by creation period (``"M"``, ``"Q"``, ``"Y"``); None for one cohort.
+    start
+        Only deals created at or after ``start``.
+    skipped
+        ``"reached"`` counts a stage jumped over as reached (a monotone funnel);
+        ``"not_reached"`` counts only stages actually entered.
+    as_of
+        Snapshot (a View's own when None); nothing after it is used.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
+
+    Returns
+    -------
+    DataFrame
+        stage, the ``by`` columns (and ``cohort``), reached, advanced, lost_here, open_here,
+        won, conversion = advanced / (advanced + lost_here), conversion_low /
+        conversion_high (Wilson), reached_share (of the first stage).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> f = sa.cohort_funnel(sa.read_dataset().at("2026-06-30"), by="channel")
+    >>> f.columns[:3].tolist()
+    ['stage', 'channel', 'reached']
+    """
+    return funnel_summary(
+        ds,
+        by=by,
+        mode="cohort",
+        period=period,
+        as_of=as_of,
+        start=start,
+        skipped=skipped,
+        alpha=alpha,
+    )
+
+
+def period_funnel(
+    ds,
+    *,
+    by: str | list[str] | None = None,
+    period: str = "M",
+    as_of=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The stage summary per month (or quarter): what entered, moved on, was lost, stayed.
+
+    The period view of :func:`funnel_summary` (``mode="period"``; same table, same
+    ``attrs``) with only its options.
+
+    Parameters
+    ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``: its cached transitions are reused) or an
+        engine dataset.
+    by
+        Segment column(s) of the opportunities.
+    period
+        ``"M"`` (monthly) or ``"Q"`` (quarterly).
+    as_of
+        Snapshot (a View's own when None); the last period is the one holding it.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
+
+    Returns
+    -------
+    DataFrame
+        the ``by`` columns, period, stage, opening, new, advanced, lost, regressed, closing,
+        conversion (advanced / (advanced + lost)) with conversion_low / conversion_high,
+        mean_dwell_exits, expected_amount.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> p = sa.period_funnel(sa.read_dataset().at("2026-06-30"), period="Q")
+    >>> p.columns[:3].tolist()
+    ['period', 'stage', 'opening']
+    """
+    return funnel_summary(ds, by=by, mode="period", period=period, as_of=as_of, alpha=alpha)
+
+
+def _funnel_input(
+    ds, *, as_of, transitions, stage_history, opportunities, stages
+) -> tuple[pd.DataFrame, StageConfig]:
+    """Step 1 of a summary: the transitions and the stage config."""
     _, _, cfg = inputs(ds, stage_history, opportunities, stages)
     t = _transitions(
         ds,
@@ -91,14 +247,11 @@ def funnel_summary(
         opportunities=opportunities,
         stages=stages,
     )
-    by = as_list(by)
-    missing = [b for b in by if b not in t.columns]
-    if missing:
-        raise ValueError(f"unknown segment column(s) {missing}; available: {list(t.columns)}")
-    if mode == "cohort":
-        out = _cohort(t, cfg, by, period, start, skipped, alpha)
-    else:
-        out = _period(t, cfg, by, period or "M", alpha)
+    return t, cfg
+
+
+def _with_attrs(out: pd.DataFrame, t: pd.DataFrame, *, mode, by, period, skipped) -> pd.DataFrame:
+    """Last step of a summary: the transitions' attrs, the options and the counting rules."""
     out.attrs = {
         **t.attrs,
         "mode": mode,
