@@ -7,13 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._grouping import check_segments
+from .._grouping import check_segments, id_rank, take_rows
 from ..dataset import Dataset
 from ..engine.connect import is_engine
 from ..stages import StageConfig
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
-from .transitions import COUNTING_RULES, _id_rank, _take, stage_transitions
+from .transitions import COUNTING_RULES, stage_transitions
 
 __all__ = [
     "funnel_summary",
@@ -311,7 +311,7 @@ class _Deals:
     @classmethod
     def of(cls, t: pd.DataFrame, rows: np.ndarray | None, by: list[str], period) -> _Deals:
         """The deals of ``t`` (of its ``rows`` when given), grouped without a hash when sorted."""
-        rank, missing = _id_rank(t["opportunity_id"])
+        rank, missing = id_rank(t["opportunity_id"])
         if rows is None:
             rows = np.arange(len(t)) if missing is None else np.flatnonzero(~missing)
         elif missing is not None:
@@ -331,7 +331,7 @@ class _Deals:
             created = _first_valid(t["created_at"], rows, start)
             codes, uniques = pd.factorize(created.dt.to_period(period).array)
             labels = pd.Series(uniques).astype(str)
-            keys["cohort"] = _take(labels, codes, True)
+            keys["cohort"] = take_rows(labels, codes, True)
         return cls(
             max_order=np.maximum.reduceat(order, start) if len(r) else order,
             final_order=order[end],
@@ -362,8 +362,8 @@ def _first_valid(col: pd.Series, rows: np.ndarray, start: np.ndarray):
         pos = np.where(na[rows], len(rows), np.arange(len(rows)))
         first = np.minimum.reduceat(pos, start)
         at = np.where(first < len(rows), rows[np.minimum(first, len(rows) - 1)], -1)
-        return _take(col, at, bool((at < 0).any()))
-    return _take(col, at, False)
+        return take_rows(col, at, bool((at < 0).any()))
+    return take_rows(col, at, False)
 
 
 def _groups(keys: dict, n: int) -> tuple[np.ndarray, np.ndarray]:

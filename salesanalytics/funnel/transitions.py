@@ -9,7 +9,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .._grouping import segment_columns
+from .._grouping import (
+    arrow_strings,
+    id_rank,
+    in_order,
+    positions,
+    segment_columns,
+    take_rows,
+)
 from .._time import as_of_ts
 from ..dataset import Dataset
 from ..engine.connect import is_engine
@@ -203,7 +210,7 @@ def _visits(hist: pd.DataFrame, cfg: StageConfig, t_as_of: pd.Timestamp) -> _Vis
     n_open = len(cfg.open_keys)
     known = (hist["entered_at"] <= t_as_of).to_numpy(dtype=bool)
     order = _stage_order(hist["stage"], cfg)
-    ids, missing = _id_rank(hist["opportunity_id"])
+    ids, missing = id_rank(hist["opportunity_id"])
     ent = hist["entered_at"].to_numpy().view("int64")
     row = np.arange(len(hist))
     if not known.all():  # history after as_of is not known then
@@ -212,7 +219,7 @@ def _visits(hist: pd.DataFrame, cfg: StageConfig, t_as_of: pd.Timestamp) -> _Vis
     if (order < 0).any():
         bad = sorted(set(hist["stage"].take(row[order < 0]).astype(str)))
         raise ValueError(f"stage_history has stages not in stage config {cfg.name!r}: {bad}")
-    if not _in_order(ids, ent, order):  # a stable sort, as sort_values(kind="mergesort")
+    if not in_order(ids, ent, order):  # a stable sort, as sort_values(kind="mergesort")
         perm = np.lexsort((order, ent, ids))
         row, ids, ent, order = row[perm], ids[perm], ent[perm], order[perm]
     n = len(row)
@@ -252,56 +259,11 @@ def _visits(hist: pd.DataFrame, cfg: StageConfig, t_as_of: pd.Timestamp) -> _Vis
 
 def _stage_order(stage: pd.Series, cfg: StageConfig) -> np.ndarray:
     """Funnel position of each stage value (-1: not a stage of ``cfg``, or missing)."""
-    arr = _arrow_strings(stage)
+    arr = arrow_strings(stage)
     if arr is not None:
         pos = pc.index_in(arr, value_set=pa.array(cfg.keys, type=arr.type))
         return pos.fill_null(-1).to_numpy().astype(np.int64)
     return pd.Index(cfg.keys).get_indexer(stage.astype(object)).astype(np.int64)
-
-
-def _arrow_strings(values: pd.Series) -> pa.Array | None:
-    """The pyarrow string array behind a pyarrow-backed string column (None otherwise)."""
-    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
-        return None
-    arr = pa.array(values.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
-def _id_rank(ids: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
-    """Integer ranks that order ``ids`` as ``sort_values`` does, and where ids are missing.
-
-    Equal ids get equal ranks; missing ids rank last (and are flagged). Ids already in
-    ascending order (the cleaned history) are ranked in one pass, without a hash or a sort.
-    """
-    n = len(ids)
-    arr = _arrow_strings(ids)
-    if arr is not None and arr.null_count == 0 and n > 1:
-        head, tail = arr.slice(0, n - 1), arr.slice(1)
-        if pc.all(pc.less_equal(head, tail)).as_py():
-            rank = np.zeros(n, dtype=np.int64)
-            np.cumsum(pc.not_equal(head, tail).to_numpy(zero_copy_only=False), out=rank[1:])
-            return rank, None
-    codes, uniques = pd.factorize(ids, sort=True)
-    rank = codes.astype(np.int64)
-    missing = rank < 0
-    if not missing.any():
-        return rank, None
-    rank[missing] = len(uniques)
-    return rank, missing
-
-
-def _in_order(ids: np.ndarray, ent: np.ndarray, order: np.ndarray) -> bool:
-    """True when rows already ascend by (ids, ent, order): then sorting keeps them as they are."""
-    if len(ids) < 2:
-        return True
-    di = ids[1:] - ids[:-1]
-    if (di < 0).any():
-        return False
-    same = di == 0
-    de = ent[1:] - ent[:-1]
-    if (same & (de < 0)).any():
-        return False
-    return not (same & (de == 0) & (order[1:] < order[:-1])).any()
 
 
 def _visit_numbers(
@@ -363,7 +325,7 @@ def _visit_frame(
 ) -> pd.DataFrame:
     """The transition columns of the kept visits (``_COLUMNS``, in that order)."""
     row, nxt_row = v.row[keep], v.nxt_row[keep]
-    entered = _take(hist["entered_at"], row, False)
+    entered = take_rows(hist["entered_at"], row, False)
     exited = np.asarray(hist["entered_at"].to_numpy()[np.maximum(nxt_row, 0)], "datetime64[ns]")
     exited[nxt_row < 0] = np.datetime64("NaT")
     start = np.asarray(entered.to_numpy(), "datetime64[ns]")
@@ -376,8 +338,8 @@ def _visit_frame(
     nxt_order = v.nxt_order[keep]
     return pd.DataFrame(
         {
-            "opportunity_id": _take(hist["opportunity_id"], row, False),
-            "stage": _take(hist["stage"], row, False),
+            "opportunity_id": take_rows(hist["opportunity_id"], row, False),
+            "stage": take_rows(hist["stage"], row, False),
             "order": v.order[keep],
             "visit": visit,
             "entered_at": entered,
@@ -423,36 +385,9 @@ def _with_segments(out: pd.DataFrame, opps: pd.DataFrame, deal: np.ndarray) -> p
     if len(out) == 0 or ids.dtype != opps["opportunity_id"].dtype:
         return out.merge(right, on="opportunity_id", how="left")
     start = np.flatnonzero(np.r_[True, deal[1:] != deal[:-1]])
-    pos = _positions(ids.take(start), opps["opportunity_id"])
+    pos = positions(ids.take(start), opps["opportunity_id"])
     if pos is None:
         return out.merge(right, on="opportunity_id", how="left")
     at = pos[np.cumsum(np.r_[True, deal[1:] != deal[:-1]]) - 1]
     fill = bool((at < 0).any())
-    return pd.concat([out, *(_take(opps[c], at, fill) for c in seg)], axis=1)
-
-
-def _positions(keys: pd.Series, ids: pd.Series) -> np.ndarray | None:
-    """Row of ``ids`` holding each key (-1: none); None when ``ids`` repeat a value."""
-    a, b = _arrow_strings(keys), _arrow_strings(ids)
-    if (
-        a is not None
-        and b is not None
-        and len(a) == len(b)
-        and a.null_count == 0
-        and b.null_count == 0
-        and pc.all(pc.equal(a, b)).as_py()
-    ):
-        return np.arange(len(a))
-    index = pd.Index(ids)
-    if not index.is_unique:
-        return None
-    return index.get_indexer(keys)
-
-
-def _take(col: pd.Series, at: np.ndarray, fill: bool) -> pd.Series:
-    """``col`` at positions ``at`` (a new RangeIndex); -1 is missing when ``fill``, as a
-    left join leaves it (an integer column becomes float, a bool column object)."""
-    if isinstance(col.dtype, np.dtype):
-        values = pd.api.extensions.take(col.to_numpy(copy=False), at, allow_fill=fill)
-        return pd.Series(values, dtype=values.dtype, name=col.name)
-    return pd.Series(col.array.take(at, allow_fill=fill), name=col.name)
+    return pd.concat([out, *(take_rows(opps[c], at, fill) for c in seg)], axis=1)
