@@ -155,3 +155,33 @@ def test_cohort_and_period_funnel_are_funnel_summary_views():
         sa.cohort_funnel(v, bye="channel")
     with pytest.raises(TypeError):
         sa.period_funnel(v, mode="cohort")
+
+
+def test_view_reads_the_last_entry_of_an_unsorted_history(history):
+    h = history[history["stage"] != "not_a_stage"].copy()
+    amounts = {  # (deal, entered_at) -> amount recorded with that entry; others missing
+        ("E2", "2024-02-01 00:00"): 100.0,
+        ("E2", "2024-02-06 00:00"): 300.0,
+        ("E1", "2024-02-01 00:00"): 50.0,  # E1's prospect and contacted share this instant
+        ("E1", "2024-02-04 00:00"): 70.0,
+    }
+    key = zip(h["opportunity_id"], h["entered_at"].dt.strftime("%Y-%m-%d %H:%M"), strict=True)
+    h["amount"] = [amounts.get(k, np.nan) for k in key]
+    o = pd.DataFrame(
+        {
+            "opportunity_id": pd.array(["E2", "E3", "E1"], dtype="string"),
+            "owner": pd.array(["b", "c", "a"], dtype="string"),
+            "created_at": pd.to_datetime(["2024-02-01", "2024-02-02", "2024-01-31"]),
+            "stage": pd.array(["proposal", "lost", "won"], dtype="string"),
+            "status": pd.array(["open", "lost", "won"], dtype="string"),
+            "amount": [300.0, 999.0, 70.0],
+            "closed_at": pd.to_datetime([None, "2024-02-09", "2024-02-04"]),
+        }
+    )
+    v = sa.Dataset(stages=sa.load_stages("default"), opportunities=o, stage_history=h)
+    got = v.at("2024-02-05").opportunities.set_index("opportunity_id")
+    assert got["stage"].to_dict() == {"E2": "prospect", "E3": "prospect", "E1": "won"}
+    assert got["status"].to_dict() == {"E2": "open", "E3": "open", "E1": "won"}
+    # the last amount recorded by then; E3 recorded none and keeps its own
+    assert got["amount"].to_dict() == {"E2": 100.0, "E3": 999.0, "E1": 70.0}
+    assert got["closed_at"].isna().to_dict() == {"E2": True, "E3": True, "E1": False}
