@@ -132,6 +132,8 @@ _LAZY: dict[str, str] = {
     "pipeline_as_of": "snapshot",
     "StageConfig": "stages",
     "load_stages": "stages",
+    "cohort_funnel": "funnel",
+    "period_funnel": "funnel",
 }
 
 # Subpackages / modules reachable as attributes (``sa.sample.generate_pipeline``), as before.
@@ -297,4 +299,6 @@ __all__ = [
     "write_review",
     "View",
     "EngineDataset",
+    "cohort_funnel",
+    "period_funnel",
 ]

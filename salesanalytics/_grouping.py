@@ -1,12 +1,29 @@
-"""Segments: the columns analyses group by, and ``by=`` arguments as lists."""
+"""Segments: the columns analyses group by, ``by=`` arguments as lists, and row grouping.
+
+The row helpers work on columns, not Python objects: deal ids ranked as integers (in one
+pass when already in order), positions to join by, and takes that keep the column types.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-__all__ = ["SEGMENTS", "as_list", "check_segments", "segment_columns"]
+__all__ = [
+    "SEGMENTS",
+    "arrow_strings",
+    "as_list",
+    "check_segments",
+    "id_rank",
+    "in_order",
+    "positions",
+    "segment_columns",
+    "take_rows",
+]
 
 #: Opportunity columns carried as segments into per-deal tables (transitions, pipelines).
 SEGMENTS = ("channel", "owner", "region", "team", "industry", "product", "account_id")
@@ -37,3 +54,75 @@ def check_segments(by: Iterable[str], df: pd.DataFrame) -> None:
     missing = [b for b in by if b not in df.columns]
     if missing:
         raise ValueError(f"unknown segment column(s) {missing}; available: {list(df.columns)}")
+
+
+def arrow_strings(values: pd.Series) -> pa.Array | None:
+    """The pyarrow string array behind a pyarrow-backed string column (None otherwise)."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(values.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def id_rank(ids: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
+    """Integer ranks that order ``ids`` as ``sort_values`` does, and where ids are missing.
+
+    Equal ids get equal ranks; missing ids rank last (and are flagged). Ids already in
+    ascending order (the cleaned history) are ranked in one pass, without a hash or a sort.
+    """
+    n = len(ids)
+    arr = arrow_strings(ids)
+    if arr is not None and arr.null_count == 0 and n > 1:
+        head, tail = arr.slice(0, n - 1), arr.slice(1)
+        if pc.all(pc.less_equal(head, tail)).as_py():
+            rank = np.zeros(n, dtype=np.int64)
+            np.cumsum(pc.not_equal(head, tail).to_numpy(zero_copy_only=False), out=rank[1:])
+            return rank, None
+    codes, uniques = pd.factorize(ids, sort=True)
+    rank = codes.astype(np.int64)
+    missing = rank < 0
+    if not missing.any():
+        return rank, None
+    rank[missing] = len(uniques)
+    return rank, missing
+
+
+def in_order(ids: np.ndarray, ent: np.ndarray, order: np.ndarray) -> bool:
+    """True when rows already ascend by (ids, ent, order): then sorting keeps them as they are."""
+    if len(ids) < 2:
+        return True
+    di = ids[1:] - ids[:-1]
+    if (di < 0).any():
+        return False
+    same = di == 0
+    de = ent[1:] - ent[:-1]
+    if (same & (de < 0)).any():
+        return False
+    return not (same & (de == 0) & (order[1:] < order[:-1])).any()
+
+
+def positions(keys: pd.Series, ids: pd.Series) -> np.ndarray | None:
+    """Row of ``ids`` holding each key (-1: none); None when ``ids`` repeat a value."""
+    a, b = arrow_strings(keys), arrow_strings(ids)
+    if (
+        a is not None
+        and b is not None
+        and len(a) == len(b)
+        and a.null_count == 0
+        and b.null_count == 0
+        and pc.all(pc.equal(a, b)).as_py()
+    ):
+        return np.arange(len(a))
+    index = pd.Index(ids)
+    if not index.is_unique:
+        return None
+    return index.get_indexer(keys)
+
+
+def take_rows(col: pd.Series, at: np.ndarray, fill: bool) -> pd.Series:
+    """``col`` at positions ``at`` (a new RangeIndex); -1 is missing when ``fill``, as a
+    left join leaves it (an integer column becomes float, a bool column object)."""
+    if isinstance(col.dtype, np.dtype):
+        values = pd.api.extensions.take(col.to_numpy(copy=False), at, allow_fill=fill)
+        return pd.Series(values, dtype=values.dtype, name=col.name)
+    return pd.Series(col.array.take(at, allow_fill=fill), name=col.name)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ._grouping import arrow_strings, id_rank, in_order, positions, take_rows
 from ._time import as_of_ts, parse_as_of
 from .schema import TABLES
 
@@ -218,7 +219,14 @@ def _opportunities_then(
     stage_now = o["stage"]
     closed_now = stage_now.isin(terminal).fillna(False).to_numpy(dtype=bool)
     closed_late = closed_now & (o["closed_at"] > end).fillna(False).to_numpy(dtype=bool)
-    if hist is not None and len(hist):
+    last = _last_entries(o, hist, cfg) if hist is not None and len(hist) else None
+    if last is not None:  # the deal's last stage entry at or before end (hist is cut at end)
+        stage_then, entered_then, amount_then = last
+        known = stage_then.notna().to_numpy(dtype=bool)
+        if amount_then is not None:
+            has = amount_then.notna().to_numpy(dtype=bool)
+            o["amount"] = o["amount"].mask(has, amount_then.astype(o["amount"].dtype))
+    elif hist is not None and len(hist):
         order = {k: i for i, k in enumerate(cfg.keys)}
         h = hist.assign(_o=hist["stage"].map(order))  # hist is already cut at end
         h = h.sort_values(["opportunity_id", "entered_at", "_o"], kind="mergesort")
@@ -257,3 +265,54 @@ def _opportunities_then(
         if c in o.columns:
             o[c] = o[c].mask(reset)
     return o
+
+
+def _last_entries(o: pd.DataFrame, hist: pd.DataFrame, cfg) -> tuple | None:
+    """Per opportunity of ``o``: stage and entered_at of its last history entry (in
+    (entered_at, stage order) order) and the last amount recorded, as ``Series.map`` would
+    give them; None when the ids are not pyarrow strings without gaps (the general path).
+
+    Columnar: ids ranked once (no sort when the history is in order), the last row of each
+    deal read from the run ends, the opportunities joined by position.
+    """
+    ids = hist["opportunity_id"]
+    if (
+        arrow_strings(ids) is None
+        or arrow_strings(o["opportunity_id"]) is None
+        or ids.isna().any()
+        or o["opportunity_id"].isna().any()
+        or not isinstance(hist["entered_at"].dtype, np.dtype)
+        or hist["entered_at"].dtype.kind != "M"
+    ):
+        return None
+    rank, _ = id_rank(ids)
+    ent = hist["entered_at"].to_numpy().view("int64")
+    ent = np.where(hist["entered_at"].isna().to_numpy(), np.iinfo(np.int64).max, ent)  # NaT last
+    stage_pos = pd.Index(cfg.keys).get_indexer(hist["stage"].astype(object))
+    order = np.where(stage_pos < 0, len(cfg.keys), stage_pos)  # unknown or missing: last
+    row = np.arange(len(hist))
+    if not in_order(rank, ent, order):
+        row = np.lexsort((order, ent, rank))
+    r = rank[row]
+    end = np.flatnonzero(np.append(r[1:] != r[:-1], True))
+    last_rows = row[end]
+    deal_of = positions(o["opportunity_id"], ids.take(last_rows).reset_index(drop=True))
+    if deal_of is None:  # cannot happen (one row per id), kept for safety
+        return None
+    missing = bool((deal_of < 0).any())
+    at = np.where(deal_of < 0, -1, last_rows[np.maximum(deal_of, 0)])
+    stage_then = take_rows(hist["stage"], at, missing)
+    entered_then = take_rows(hist["entered_at"], at, missing)
+    amount_then = None
+    if "amount" in hist.columns and "amount" in o.columns:
+        has = hist["amount"].notna().to_numpy(dtype=bool)[row]
+        start = np.append(0, end[:-1] + 1)
+        best = np.maximum.reduceat(np.where(has, np.arange(len(row)), -1), start)
+        best_row = np.where(best < 0, -1, row[np.maximum(best, 0)])
+        at = np.where(deal_of < 0, -1, best_row[np.maximum(deal_of, 0)])
+        amount_then = take_rows(hist["amount"], at, bool((at < 0).any()))
+    return (
+        stage_then.set_axis(o.index),
+        entered_then.set_axis(o.index),
+        None if amount_then is None else amount_then.set_axis(o.index),
+    )

@@ -3,7 +3,13 @@
 from .bottlenecks import find_bottlenecks
 from .dwell import rep_dwell, stage_dwell, stale_deals
 from .leads import conversion_by, followup_compliance, response_sla
-from .summary import GUIDE_CONVENTION, funnel_summary, guide_stage_summary
+from .summary import (
+    GUIDE_CONVENTION,
+    cohort_funnel,
+    funnel_summary,
+    guide_stage_summary,
+    period_funnel,
+)
 from .transitions import COUNTING_RULES, coarse_history, stage_transitions
 
 __all__ = [
@@ -41,3 +47,5 @@ __all__ += [
     "load_lead_rules",
     "sla_breaches",
 ]
+
+__all__ += ["cohort_funnel", "period_funnel"]

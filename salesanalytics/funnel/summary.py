@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from .._grouping import check_segments, id_rank, take_rows
 from ..dataset import Dataset
 from ..engine.connect import is_engine
+from ..stages import StageConfig
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
 from .transitions import COUNTING_RULES, stage_transitions
 
-__all__ = ["funnel_summary", "guide_stage_summary", "GUIDE_CONVENTION"]
+__all__ = [
+    "funnel_summary",
+    "cohort_funnel",
+    "period_funnel",
+    "guide_stage_summary",
+    "GUIDE_CONVENTION",
+]
 
 ADVANCED = ("advanced", "skipped", "won")
 
@@ -33,8 +43,16 @@ def funnel_summary(
 ) -> pd.DataFrame:
     """Stage-by-stage funnel, in cohort or period mode, optionally by segment.
 
+    The combined entry point, kept for existing calls: :func:`cohort_funnel` and
+    :func:`period_funnel` are the same two views with only the options that apply to each.
+    Its steps: the transitions (given, a View's cached ones, or computed from the tables),
+    then the cohort or the period table, then the parameters in ``attrs``.
+
     Parameters
     ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``, whose cached transitions are used), an
+        engine dataset, or None with ``transitions`` or the tables below.
     by
         Segment column(s) of the opportunities (channel, owner, region, industry, product, ...).
     mode
@@ -43,9 +61,23 @@ def funnel_summary(
         ``"period"``: the monthly (``period="M"``) or quarterly (``"Q"``) stage summary:
         opening, new, advanced, lost, regressed, closing, conversion and mean dwell of the
         stage's exits in the period, and the expected amount still in the stage.
+    period
+        Cohort mode: cohorts by creation period (``"M"``, ``"Q"``, ...), None for one
+        cohort. Period mode: the summary's period (default ``"M"``).
+    as_of
+        Snapshot; nothing after it is used. Default: the View's, else the latest date in
+        the data.
+    start
+        Cohort mode: only deals created at or after ``start``.
     skipped
         Cohort mode: ``"reached"`` counts a stage jumped over as reached (a monotone funnel);
         ``"not_reached"`` counts only stages actually entered.
+    transitions
+        A table from :func:`stage_transitions` to use instead of computing it.
+    stage_history, opportunities, stages
+        Tables and stage config to use instead of the dataset's.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
 
     Returns
     -------
@@ -80,6 +112,132 @@ def funnel_summary(
         raise ValueError("mode must be 'cohort' or 'period'")
     if skipped not in ("reached", "not_reached"):
         raise ValueError("skipped must be 'reached' or 'not_reached'")
+    t, cfg = _funnel_input(
+        ds,
+        as_of=as_of,
+        transitions=transitions,
+        stage_history=stage_history,
+        opportunities=opportunities,
+        stages=stages,
+    )
+    by = as_list(by)
+    check_segments(by, t)
+    if mode == "cohort":
+        out = _cohort(t, cfg, by, period, start, skipped, alpha)
+    else:
+        out = _period(t, cfg, by, period or "M", alpha)
+    return _with_attrs(out, t, mode=mode, by=by, period=period, skipped=skipped)
+
+
+def cohort_funnel(
+    ds,
+    *,
+    by: str | list[str] | None = None,
+    period: str | None = None,
+    start=None,
+    skipped: str = "reached",
+    as_of=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """How far the deals created from ``start`` to ``as_of`` got, stage by stage.
+
+    The cohort view of :func:`funnel_summary` (``mode="cohort"``; same table, same
+    ``attrs``) with only its options. Deals still open are censored (``open_here``), not
+    lost.
+
+    Parameters
+    ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``: its cached transitions are reused) or an
+        engine dataset.
+    by
+        Segment column(s) of the opportunities (channel, owner, region, ...).
+    period
+        Cohorts by creation period (``"M"``, ``"Q"``, ``"Y"``); None for one cohort.
+    start
+        Only deals created at or after ``start``.
+    skipped
+        ``"reached"`` counts a stage jumped over as reached (a monotone funnel);
+        ``"not_reached"`` counts only stages actually entered.
+    as_of
+        Snapshot (a View's own when None); nothing after it is used.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
+
+    Returns
+    -------
+    DataFrame
+        stage, the ``by`` columns (and ``cohort``), reached, advanced, lost_here, open_here,
+        won, conversion = advanced / (advanced + lost_here), conversion_low /
+        conversion_high (Wilson), reached_share (of the first stage).
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> f = sa.cohort_funnel(sa.read_dataset().at("2026-06-30"), by="channel")
+    >>> f.columns[:3].tolist()
+    ['stage', 'channel', 'reached']
+    """
+    return funnel_summary(
+        ds,
+        by=by,
+        mode="cohort",
+        period=period,
+        as_of=as_of,
+        start=start,
+        skipped=skipped,
+        alpha=alpha,
+    )
+
+
+def period_funnel(
+    ds,
+    *,
+    by: str | list[str] | None = None,
+    period: str = "M",
+    as_of=None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """The stage summary per month (or quarter): what entered, moved on, was lost, stayed.
+
+    The period view of :func:`funnel_summary` (``mode="period"``; same table, same
+    ``attrs``) with only its options.
+
+    Parameters
+    ----------
+    ds
+        A Dataset, a View (``dataset.at(as_of)``: its cached transitions are reused) or an
+        engine dataset.
+    by
+        Segment column(s) of the opportunities.
+    period
+        ``"M"`` (monthly) or ``"Q"`` (quarterly).
+    as_of
+        Snapshot (a View's own when None); the last period is the one holding it.
+    alpha
+        Level of the Wilson interval of each conversion (0.05: 95%).
+
+    Returns
+    -------
+    DataFrame
+        the ``by`` columns, period, stage, opening, new, advanced, lost, regressed, closing,
+        conversion (advanced / (advanced + lost)) with conversion_low / conversion_high,
+        mean_dwell_exits, expected_amount.
+
+    Examples
+    --------
+    >>> import salesanalytics as sa
+    >>> p = sa.period_funnel(sa.read_dataset().at("2026-06-30"), period="Q")
+    >>> p.columns[:3].tolist()
+    ['period', 'stage', 'opening']
+    """
+    return funnel_summary(ds, by=by, mode="period", period=period, as_of=as_of, alpha=alpha)
+
+
+def _funnel_input(
+    ds, *, as_of, transitions, stage_history, opportunities, stages
+) -> tuple[pd.DataFrame, StageConfig]:
+    """Step 1 of a summary: the transitions and the stage config."""
     _, _, cfg = inputs(ds, stage_history, opportunities, stages)
     t = _transitions(
         ds,
@@ -89,14 +247,11 @@ def funnel_summary(
         opportunities=opportunities,
         stages=stages,
     )
-    by = as_list(by)
-    missing = [b for b in by if b not in t.columns]
-    if missing:
-        raise ValueError(f"unknown segment column(s) {missing}; available: {list(t.columns)}")
-    if mode == "cohort":
-        out = _cohort(t, cfg, by, period, start, skipped, alpha)
-    else:
-        out = _period(t, cfg, by, period or "M", alpha)
+    return t, cfg
+
+
+def _with_attrs(out: pd.DataFrame, t: pd.DataFrame, *, mode, by, period, skipped) -> pd.DataFrame:
+    """Last step of a summary: the transitions' attrs, the options and the counting rules."""
     out.attrs = {
         **t.attrs,
         "mode": mode,
@@ -111,44 +266,12 @@ def funnel_summary(
 
 
 def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
-    n_open = len(cfg.open_keys)
-    d = t
-    if start is not None:
-        d = d[d["created_at"] >= pd.Timestamp(start)]
     keys = by + (["cohort"] if period else [])
-    if period:
-        d = d.assign(cohort=d["created_at"].dt.to_period(period).astype(str))
-    deals = d.groupby("opportunity_id", sort=False).agg(
-        max_order=("order", "max"), **{k: (k, "first") for k in keys}
-    )
-    last = d.drop_duplicates("opportunity_id", keep="last").set_index("opportunity_id")
-    deals["final"] = last["outcome"]
-    deals["final_order"] = last["order"]
-    won = deals["final"] == "won"
-    entered = d[["opportunity_id", "order"]].drop_duplicates()
-    rows = []
-    for s in range(n_open):
-        if skipped == "reached":
-            reached = (deals["max_order"] >= s) | won
-        else:
-            ids = entered.loc[entered["order"] == s, "opportunity_id"]
-            reached = deals.index.isin(ids)
-        r = deals[reached]
-        frame = pd.DataFrame(
-            {
-                "reached": 1,
-                "advanced": ((r["max_order"] > s) | (r["final"] == "won")).astype(int),
-                "lost_here": ((r["final"] == "lost") & (r["final_order"] == s)).astype(int),
-                "open_here": ((r["final"] == "open") & (r["final_order"] == s)).astype(int),
-                "won": (r["final"] == "won").astype(int),
-                **{k: r[k] for k in keys},
-            }
-        )
-        g = frame.groupby(keys, dropna=False).sum() if keys else frame.sum().to_frame().T
-        g = g.reset_index() if keys else g
-        g.insert(0, "stage", cfg.open_keys[s])
-        rows.append(g)
-    out = pd.concat(rows, ignore_index=True)
+    rows = None
+    if start is not None:
+        rows = np.flatnonzero((t["created_at"] >= pd.Timestamp(start)).to_numpy(dtype=bool))
+    deals = _Deals.of(t, rows, by, period)
+    out = pd.concat(_cohort_counts(deals, cfg, keys, skipped), ignore_index=True)
     for c in ("reached", "advanced", "lost_here", "open_here", "won"):
         out[c] = out[c].astype("int64")
     resolved = out["advanced"] + out["lost_here"]
@@ -164,6 +287,141 @@ def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
     if out["conversion"].gt(1).any():  # a logic check the practice asks for
         raise RuntimeError("conversion above 100%: counting error")
     return order_stages(out, cfg, *keys)
+
+
+@dataclass(frozen=True)
+class _Deals:
+    """One entry per deal of a transitions table (rows with an id), in grouped order.
+
+    ``max_order``: the furthest stage entered; ``final_order`` / ``won`` / ``lost`` /
+    ``open``: the stage and outcome of the deal's last row; ``entered``: per open stage,
+    which deals have a row there (``skipped="not_reached"``); ``keys``: the deal's first
+    non-missing value of each ``by`` column (and its ``cohort``).
+    """
+
+    max_order: np.ndarray
+    final_order: np.ndarray
+    won: np.ndarray
+    lost: np.ndarray
+    open: np.ndarray
+    order: np.ndarray
+    start: np.ndarray
+    keys: dict
+
+    @classmethod
+    def of(cls, t: pd.DataFrame, rows: np.ndarray | None, by: list[str], period) -> _Deals:
+        """The deals of ``t`` (of its ``rows`` when given), grouped without a hash when sorted."""
+        rank, missing = id_rank(t["opportunity_id"])
+        if rows is None:
+            rows = np.arange(len(t)) if missing is None else np.flatnonzero(~missing)
+        elif missing is not None:
+            rows = rows[~missing[rows]]
+        r = rank[rows]
+        if len(r) > 1 and (r[1:] < r[:-1]).any():  # group a deal's rows, keeping their order
+            rows = rows[np.argsort(r, kind="stable")]
+            r = rank[rows]
+        new = np.ones(len(r), dtype=bool)
+        new[1:] = r[1:] != r[:-1]
+        start = np.flatnonzero(new)
+        end = np.append(start[1:], len(r)) - 1 if len(start) else start
+        order = t["order"].to_numpy()[rows]
+        final = t["outcome"].take(rows[end]).reset_index(drop=True)
+        keys = {k: _first_valid(t[k], rows, start) for k in by}
+        if period:
+            created = _first_valid(t["created_at"], rows, start)
+            codes, uniques = pd.factorize(created.dt.to_period(period).array)
+            labels = pd.Series(uniques).astype(str)
+            keys["cohort"] = take_rows(labels, codes, True)
+        return cls(
+            max_order=np.maximum.reduceat(order, start) if len(r) else order,
+            final_order=order[end],
+            won=_is(final, "won"),
+            lost=_is(final, "lost"),
+            open=_is(final, "open"),
+            order=order,
+            start=start,
+            keys=keys,
+        )
+
+    def entered(self, s: int) -> np.ndarray:
+        """Deals with a row in open stage ``s``."""
+        if not len(self.order):
+            return np.zeros(0, dtype=bool)
+        return np.logical_or.reduceat(self.order == s, self.start)
+
+
+def _is(values: pd.Series, label: str) -> np.ndarray:
+    return (values == label).fillna(False).to_numpy(dtype=bool)
+
+
+def _first_valid(col: pd.Series, rows: np.ndarray, start: np.ndarray):
+    """Each deal's first non-missing value of ``col`` (missing when it has none)."""
+    at = rows[start]
+    na = col.isna().to_numpy(dtype=bool)
+    if na.any() and len(rows):
+        pos = np.where(na[rows], len(rows), np.arange(len(rows)))
+        first = np.minimum.reduceat(pos, start)
+        at = np.where(first < len(rows), rows[np.minimum(first, len(rows) - 1)], -1)
+        return take_rows(col, at, bool((at < 0).any()))
+    return take_rows(col, at, False)
+
+
+def _groups(keys: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group number of each deal by its key values (missing values form a group), and the
+    first deal of each group. Without keys, all deals form one group."""
+    if not keys:
+        return np.zeros(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    g = None
+    for values in keys.values():
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        g = codes if g is None else pd.factorize(g * len(uniques) + codes)[0]
+    seen = np.maximum.accumulate(g) if len(g) else g
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = g[1:] > seen[:-1]  # codes number the groups in order of appearance
+    return g.astype(np.int64), np.flatnonzero(first)
+
+
+def _key_values(values: pd.Series, at: np.ndarray) -> pd.Series:
+    """Key values of the groups at ``at``, typed as a groupby's keys are (object values
+    inferred: strings as ``str``, booleans as ``bool``)."""
+    out = values.take(at).reset_index(drop=True)
+    return out.infer_objects() if out.dtype == object else out
+
+
+def _cohort_counts(deals: _Deals, cfg, keys: list[str], skipped: str) -> list[pd.DataFrame]:
+    """Per open stage: reached, advanced, lost_here, open_here and won of each key group."""
+    g, rep = _groups(deals.keys, len(deals.max_order))
+    n_groups = len(rep)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        if not keys:
+            return np.array([np.count_nonzero(mask)], dtype=np.int64)
+        return np.bincount(g[mask], minlength=n_groups).astype(np.int64)
+
+    frames = []
+    for s in range(len(cfg.open_keys)):
+        if skipped == "reached":
+            reached = (deals.max_order >= s) | deals.won
+        else:
+            reached = deals.entered(s)
+        here = reached & (deals.final_order == s)
+        n = {
+            "reached": count(reached),
+            "advanced": count(reached & ((deals.max_order > s) | deals.won)),
+            "lost_here": count(here & deals.lost),
+            "open_here": count(here & deals.open),
+            "won": count(reached & deals.won),
+        }
+        present = np.flatnonzero(n["reached"] > 0) if keys else np.zeros(1, dtype=np.int64)
+        frame = pd.DataFrame(
+            {
+                **{k: _key_values(v, rep[present]) for k, v in deals.keys.items()},
+                **{c: v[present] for c, v in n.items()},
+            }
+        )
+        frame.insert(0, "stage", cfg.open_keys[s])
+        frames.append(frame)
+    return frames
 
 
 def _period(t, cfg, by, period, alpha) -> pd.DataFrame:
