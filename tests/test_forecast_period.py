@@ -195,7 +195,8 @@ def test_default_stage_model_is_close_to_the_truth(sample_ds):
     r = pd.concat(rows)
     brier = {k: float(np.mean((r[k] - r["y"]) ** 2)) for k in ("auto", "plain", "t")}
     assert len(r) > 1000 and "channel" in auto.by_
-    # measured: auto 0.0030 above the truth, by=None (no segments) 0.0128
+    # measured: auto 0.00299 above the truth (0.0029903: within 0.003 by 1e-5, so a change
+    # to the stage model can tip it), by=None (no segments) 0.01284
     assert brier["auto"] - brier["t"] <= 0.003
     assert brier["plain"] - brier["t"] > 0.008
     assert set(auto.by_selection_["by"]) >= {"(none)", "channel", "channel+owner"}
