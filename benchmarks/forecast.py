@@ -12,23 +12,225 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr, ndtri
 
 import salesanalytics as sa
+from salesanalytics.forecast._window import window
 from salesanalytics.forecast.period import simulate_wins
 from salesanalytics.sample import Process, generate
-from salesanalytics.sample.process import CHANNELS, REPS, STAGES
+from salesanalytics.sample import generator as _gen
+from salesanalytics.sample.process import (
+    BACK,
+    CHANNELS,
+    DWELL_SIGMA,
+    LOST,
+    LOST_DWELL_MULTIPLIER,
+    REPS,
+    SKIP,
+    STAGES,
+    WON,
+)
 
 from .results import machine
 
 N_SIMS = 4000
+N_LEADS, MONTHS = 24_750, 27
+MONTHLY = pd.date_range("2024-12-31", "2026-08-31", freq="ME")  # 21 month forecasts
 
 
-def synthetic(seed: int = 1) -> sa.Dataset:
+def synthetic(seed: int = 1, n_leads: int = N_LEADS) -> sa.Dataset:
     """The generator over 27 months at about twice the sample's volume (7,900 deals)."""
-    g = generate(seed, with_activities=False, n_leads=24_750, months=27)
+    return _dataset(generate(seed, with_activities=False, n_leads=n_leads, months=MONTHS))
+
+
+def _dataset(g) -> sa.Dataset:
     return sa.read_dataset(
         {"opportunities": g.tables["opportunities"], "stage_history": g.tables["stage_history"]}
     )
+
+
+# ---------------------------------------------------------------- the oracle
+def _won_by(rng, proc, ch, rep, state, entered, now, stop) -> np.ndarray:
+    """Day each deal is won (inf: not by ``stop``), continuing the generator's chain from its
+    open ``state`` entered on day ``entered`` and still held on day ``now``.
+
+    The exit still to come from the current stage is back, forward or lost with the prior
+    weights times the chance its lognormal dwell outlasts the age already spent (lost exits
+    dwell longer), its dwell drawn beyond that age; later moves follow the chain as generated.
+    """
+    n = len(state)
+    p_adv, med = proc.advance_probability(ch, rep), proc.dwell_median(ch, rep)
+    back, skip, rows = np.array(BACK), np.array(SKIP), np.arange(n)
+    s = state.copy()
+    age = np.maximum(now - entered, 1e-9)
+    b, p, m = back[s], p_adv[rows, s], med[rows, s]
+    sf = ndtr(-(np.log(age) - np.log(m)) / DWELL_SIGMA)
+    sf_lost = ndtr(-(np.log(age) - np.log(m * LOST_DWELL_MULTIPLIER)) / DWELL_SIGMA)
+    w_back, w_fwd, w_lost = b * sf, (1 - b) * p * sf, (1 - b) * (1 - p) * sf_lost
+    u = rng.random(n) * (w_back + w_fwd + w_lost)
+    go_back, fwd = u < w_back, (u >= w_back) & (u < w_back + w_fwd)
+    lost = ~go_back & ~fwd
+    beyond = np.maximum(rng.random(n), 1e-300) * np.where(lost, sf_lost, sf)
+    t = entered + m * np.where(lost, LOST_DWELL_MULTIPLIER, 1.0) * np.exp(
+        -DWELL_SIGMA * ndtri(beyond)
+    )
+    s = np.where(go_back, s - 1, np.where(lost, LOST, s + 1 + (fwd & (rng.random(n) < skip[s]))))
+    out = np.full(n, np.inf)
+    done = (s == WON) & (t <= stop)
+    out[done] = t[done]
+    active = (s < WON) & (t <= stop)
+    for _ in range(200):
+        a = np.flatnonzero(active)
+        if not len(a):
+            break
+        sa_ = s[a]
+        u, u2, z = rng.random(len(a)), rng.random(len(a)), rng.standard_normal(len(a))
+        gb = u < back[sa_]
+        fw = ~gb & (u < back[sa_] + (1 - back[sa_]) * p_adv[a, sa_])
+        lo = ~gb & ~fw
+        nxt = np.where(gb, sa_ - 1, np.where(lo, LOST, sa_ + 1 + (fw & (u2 < skip[sa_]))))
+        te = t[a] + med[a, sa_] * np.where(lo, LOST_DWELL_MULTIPLIER, 1.0) * np.exp(DWELL_SIGMA * z)
+        s[a], t[a] = nxt, te
+        hit = a[(nxt == WON) & (te <= stop)]
+        out[hit] = t[hit]
+        active[a] = (nxt < WON) & (te <= stop)
+    return out
+
+
+class Oracle:
+    """The forecast the generator's own parameters give for one generated dataset.
+
+    Open deals: each continues the true chain from its stage and time in it (true win
+    probabilities and true timing, per channel and rep); amounts as on the deal, the close
+    amount's true noise. New deals: created at the true rate (seasonal leads x mean lead
+    conversion per channel x the lognormal lead-to-deal delay), Poisson, then the chain from
+    prospect. ``n_draws`` joint draws per date; nothing is fitted.
+    """
+
+    def __init__(self, g, n_leads: int, months: int = MONTHS, n_draws: int = 2000, seed=0):
+        self.o = g.tables["opportunities"]
+        h = g.tables["stage_history"]
+        self.h = h.assign(t=self._day(h["entered_at"]))
+        self.R, self.months = n_draws, months
+        self.rng = np.random.default_rng(seed)
+        self.proc = Process()
+        start = _gen.START
+        ms = np.array([(start + pd.DateOffset(months=k) - start).days for k in range(months + 1)])
+        moy = (start.month - 1 + np.arange(months)) % 12 + 1
+        w = (1.0 + 0.3 * np.cos(2 * np.pi * (moy - 11) / 12)) * np.diff(ms)
+        self.month_start = ms.astype(float)
+        self.leads_per_day = n_leads * (w / w.sum()) / np.diff(ms)
+        # mean lead conversion per channel over the lead features' distribution
+        r = np.random.default_rng(12345)
+        k = 1_000_000
+        emp = np.maximum(5, np.round(np.exp(r.normal(np.log(120), 1.0, k))))
+        d = _gen.LEAD_DRIVERS
+        signal = (
+            d["budget_fit"] * (r.integers(1, 6, k) - 3) / np.sqrt(2)
+            + d["urgency"] * (r.integers(1, 6, k) - 3) / np.sqrt(2)
+            + d["decision_maker_engaged"] * ((r.random(k) < 0.4) - 0.4) / np.sqrt(0.24)
+            + d["company_size"] * np.log(emp / 120.0)
+        )
+        conv = np.array(
+            [
+                np.mean(1 / (1 + np.exp(-(_gen.LEAD_INTERCEPT + signal + e))))
+                for e in self.proc.channel_lead_effect
+            ]
+        )
+        share = np.array([c[1] for c in CHANNELS]) / sum(c[1] for c in CHANNELS)
+        self.conversion = float((share * conv).sum())
+        self.new_channel = share * conv / self.conversion
+
+    @staticmethod
+    def _day(ts) -> np.ndarray:
+        return np.asarray((pd.to_datetime(ts) - _gen.START).dt.total_seconds() / 86400, float)
+
+    def creations_per_day(self, day: np.ndarray) -> np.ndarray:
+        """Expected deals created per day: leads x conversion x lognormal(6 days, 0.7) delay."""
+        lag = np.linspace(0.01, 150, 3000)
+        dens = np.exp(-((np.log(lag) - np.log(6.0)) ** 2) / (2 * 0.7**2)) / (
+            lag * 0.7 * np.sqrt(2 * np.pi)
+        )
+        m = np.searchsorted(self.month_start, day[:, None] - lag[None, :], side="right") - 1
+        ok = (m >= 0) & (m < self.months)
+        leads = np.where(ok, self.leads_per_day[np.clip(m, 0, self.months - 1)], 0.0)
+        return self.conversion * (leads * dens).sum(axis=1) * (lag[1] - lag[0])
+
+    def forecast(self, as_of, stop) -> dict:
+        """Draws of what is booked in (as_of, stop]: ``total``, ``open``, ``new``."""
+        now, end = self._day(pd.Series([as_of]))[0], self._day(pd.Series([stop]))[0]
+        rng, R = self.rng, self.R
+        last = self.h[self.h["t"] <= now].drop_duplicates("opportunity_id", keep="last")
+        last = last[last["stage"].isin(STAGES)]
+        o = self.o.set_index("opportunity_id").loc[last["opportunity_id"]]
+        ch = o["channel"].map({c[0]: i for i, c in enumerate(CHANNELS)}).to_numpy()
+        rep = o["owner"].map({r[0]: i for i, r in enumerate(REPS)}).to_numpy()
+        stage = last["stage"].map({x: i for i, x in enumerate(STAGES)}).to_numpy()
+        idx = np.tile(np.arange(len(stage)), R)
+        won = _won_by(
+            rng, self.proc, ch[idx], rep[idx], stage[idx], last["t"].to_numpy()[idx], now, end
+        )
+        amount = o["amount"].to_numpy(float)[idx] * np.exp(rng.normal(0, 0.08, len(idx)))
+        open_ = np.where(np.isfinite(won), amount, 0.0).reshape(R, -1).sum(axis=1)
+        grid = np.linspace(now, end, 400)
+        lam = self.creations_per_day(grid)
+        k = rng.poisson(float(np.trapezoid(lam, grid)), R)
+        n = int(k.sum())
+        t0 = np.interp(rng.random(n), np.cumsum(lam) / lam.sum(), grid)
+        nch = rng.choice(len(CHANNELS), n, p=self.new_channel)
+        w_new = _won_by(
+            rng, self.proc, nch, rng.integers(0, len(REPS), n), np.zeros(n, int), t0, t0, end
+        )
+        prod = rng.choice(len(_gen.PRODUCTS), n, p=[x[1] for x in _gen.PRODUCTS])
+        size = np.round(
+            np.array([x[2] for x in _gen.PRODUCTS])[prod] * np.exp(rng.normal(0, 0.5, n)), -2
+        ) * np.exp(rng.normal(0, 0.08, n))
+        new = np.bincount(
+            np.repeat(np.arange(R), k), weights=np.where(np.isfinite(w_new), size, 0), minlength=R
+        )
+        return {"total": open_ + new, "open": open_, "new": new}
+
+
+def oracle_backtest(g, n_leads: int, dates=MONTHLY, n_draws: int = 2000) -> pd.DataFrame:
+    """Per month: the oracle's mean, median, P10/P90 and its own expected absolute error."""
+    orc, rows = Oracle(g, n_leads, n_draws=n_draws), []
+    closed = pd.to_datetime(orc.o["closed_at"]).where(orc.o["stage"] == "won")
+    for d in dates:
+        w = window(d, "M")
+        x = orc.forecast(w.as_of, w.stop)["total"]
+        rows.append(
+            {
+                "as_of": w.as_of.date().isoformat(),
+                "wins": int(((closed > w.as_of) & (closed <= w.stop)).sum()),
+                "oracle": x.mean(),
+                "oracle_p50": np.median(x),
+                "oracle_p10": np.quantile(x, 0.1),
+                "oracle_p90": np.quantile(x, 0.9),
+                "oracle_abs": np.abs(x - np.median(x)).mean(),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def model_vs_oracle(model: pd.DataFrame, oracle: pd.DataFrame) -> dict:
+    """WAPE, bias and P10-P90 hits of the model and of the oracle on the same months; the
+    oracle's expected WAPE (the floor: its own error if the process is as generated); the
+    model's distance to the oracle (sum |model - oracle| / sum oracle: the error a better
+    model could remove, free of the months' luck)."""
+    b = model.merge(oracle, on="as_of", validate="1:1")
+    a = b["actual"]
+    return {
+        "dates": len(b),
+        "model_wape": float((b["expected"] - a).abs().sum() / a.sum()),
+        "model_bias": float((b["expected"] - a).sum() / a.sum()),
+        "model_covered": int(b["covered"].sum()),
+        "oracle_wape": float((b["oracle"] - a).abs().sum() / a.sum()),
+        "oracle_bias": float((b["oracle"] - a).sum() / a.sum()),
+        "oracle_covered": int(((b["oracle_p10"] <= a) & (a <= b["oracle_p90"])).sum()),
+        "floor": float(b["oracle_abs"].sum() / b["oracle"].sum()),
+        "distance": float((b["expected"] - b["oracle"]).abs().sum() / b["oracle"].sum()),
+        "wins_per_month": float(b["wins"].mean()) if "wins" in b else float("nan"),
+    }
 
 
 def _rows(label: str, horizon: str, b: pd.DataFrame) -> list[str]:
@@ -45,12 +247,72 @@ def _rows(label: str, horizon: str, b: pd.DataFrame) -> list[str]:
     ]
 
 
-def _backtests(label, ds, monthly, quarterly, lines, seconds):
+def _backtests(label, ds, monthly, quarterly, lines, seconds) -> dict:
+    out = {}
     for h, dates in (("M", monthly), ("Q", quarterly)):
         t0 = time.perf_counter()
         b = sa.backtest_forecast(ds, dates, h, n_sims=N_SIMS)
         seconds[f"{label} {h}"] = time.perf_counter() - t0
         lines += _rows(label, {"M": "month", "Q": "quarter"}[h], b)
+        out[h] = b
+    return out
+
+
+def oracle_rows(quick: bool = False, seed_1: pd.DataFrame | None = None) -> list[dict]:
+    """Model against the oracle, monthly over the 21 dates: seed 1 at the benchmark's volume
+    (``seed_1``: its model backtest already run) and at 4x, and (not quick) seeds 2 and 3."""
+    runs = [(1, 1), (1, 4)] + ([] if quick else [(2, 1), (3, 1)])
+    out = []
+    for seed, mult in runs:
+        n_leads = N_LEADS * mult
+        g = generate(seed, with_activities=False, n_leads=n_leads, months=MONTHS)
+        if seed == 1 and mult == 1 and seed_1 is not None:
+            b = seed_1[seed_1["method"] == "model"]
+        else:
+            b = sa.backtest_forecast(_dataset(g), MONTHLY, "M", methods=["model"], n_sims=N_SIMS)
+        r = model_vs_oracle(b, oracle_backtest(g, n_leads))
+        out.append({"seed": seed, "n_leads": n_leads, "deals": len(g.tables["opportunities"]), **r})
+    return out
+
+
+def _acceptance_text(rows: list[dict]) -> str:
+    """The issue's monthly WAPE line (<= 12%) read against the oracle."""
+    one = next(r for r in rows if r["seed"] == 1 and r["n_leads"] == N_LEADS)
+    big = [r for r in rows if r["seed"] == 1 and r["n_leads"] > N_LEADS]
+    met = "met" if one["model_wape"] <= 0.12 else "NOT met"
+    text = (
+        f"Against the issue's acceptance (synthetic, monthly WAPE <= 12%): {met}, "
+        f"{one['model_wape']:.1%}. The oracle, with the true parameters, gets "
+        f"{one['oracle_wape']:.1%} on the same 21 months and expects {one['floor']:.1%} on "
+        "months like them: at this volume 12% is below the noise floor, no forecast meets it "
+        f"but by luck; the model's WAPE is {100 * (one['model_wape'] - one['oracle_wape']):+.1f} "
+        f"points from the oracle's, its forecasts {one['distance']:.1%} away from the "
+        "oracle's month by month."
+    )
+    if big:
+        b = big[0]
+        text += (
+            f" At {b['n_leads'] // N_LEADS}x the volume ({b['wins_per_month']:.0f} wins a "
+            f"month) the floor falls to {b['floor']:.1%}: model {b['model_wape']:.1%}, oracle "
+            f"{b['oracle_wape']:.1%}, distance {b['distance']:.1%}."
+        )
+    return text
+
+
+def _oracle_text(rows: list[dict]) -> str:
+    head = (
+        "| data | deals | wins a month | model WAPE | oracle WAPE | oracle expected WAPE "
+        "(floor) | model bias | oracle bias | P10-P90 holds: model, oracle | model's distance "
+        "to the oracle |\n|---|---:|---:|---:|---:|---:|---:|---:|---|---:|"
+    )
+    lines = [
+        f"| seed {r['seed']}, n_leads {r['n_leads']:,} | {r['deals']:,} | "
+        f"{r['wins_per_month']:.0f} | {r['model_wape']:.1%} | {r['oracle_wape']:.1%} | "
+        f"{r['floor']:.1%} | {r['model_bias']:+.1%} | {r['oracle_bias']:+.1%} | "
+        f"{r['model_covered']}, {r['oracle_covered']} of {r['dates']} | {r['distance']:.1%} |"
+        for r in rows
+    ]
+    return "\n".join([head, *lines])
 
 
 def brier_excess(ds: sa.Dataset, fit_at: str = "2025-07-01") -> dict:
@@ -134,7 +396,7 @@ def run(quick: bool = False) -> tuple[str, str]:
     ]
     seconds: dict[str, float] = {}
     syn = synthetic(1)
-    _backtests(
+    syn_b = _backtests(
         "synthetic, seed 1",
         syn,
         pd.date_range("2024-12-31", "2026-08-31", freq="ME"),  # 21 months
@@ -163,6 +425,9 @@ def run(quick: bool = False) -> tuple[str, str]:
                 lines,
                 seconds,
             )
+    t0 = time.perf_counter()
+    orc = oracle_rows(quick, seed_1=syn_b["M"])
+    seconds["oracle comparison"] = time.perf_counter() - t0
     b = brier_excess(sa.read_dataset())
     secs, cpu, peak, rss = speed()
     bcpu, bpeak = bookings_memory()
@@ -178,14 +443,23 @@ def run(quick: bool = False) -> tuple[str, str]:
             "= sum |forecast - actual| / sum actual; accuracy = max(0, 1 - |actual - "
             f"forecast| / actual); {N_SIMS:,} draws. Synthetic: `generate(1, n_leads=24_750, "
             "months=27)` (2024-07 to 2026-09, about 7,900 deals); its bookings are lumpy "
-            "(products of 8k, 25k and 80k with lognormal spread), so a month holds about "
-            "60 wins and about 10% WAPE is noise no forecast removes.",
+            "(products of 8k, 25k and 80k with lognormal spread, about 53 wins a month): how "
+            "much of the error no forecast removes is measured against the oracle below.",
             "\n".join(lines),
+            "Against the oracle (monthly, the same 21 dates): the oracle forecasts with the "
+            "generator's true parameters (each open deal continues the true chain from its "
+            "stage and time in it, per channel and rep; new deals at the true seasonal rate; "
+            "2,000 joint draws; nothing fitted). Its WAPE is what no model can beat on these "
+            "months; its expected WAPE (E|bookings - its median| / E bookings, from its own "
+            "draws) is the floor free of the months' luck; the model's distance to the oracle "
+            "(sum |model - oracle| / sum oracle) is the part a better model could remove.",
+            _oracle_text(orc),
+            _acceptance_text(orc),
             "Time per backtest (s): " + ", ".join(f"{k} {v:.0f}" for k, v in seconds.items()) + ".",
             "Default stage model vs the truth (bundled sample, fit at 2025-07-01, one year in; "
             f"deals open on the next 8 month starts with known fate, n = {b['n']:,}): Brier "
             "above the true probabilities: "
-            + ", ".join(f"{k} {v:.4f}" for k, v in b.items() if k not in ("n", "chosen"))
+            + ", ".join(f"{k} {v:.5f}" for k, v in b.items() if k not in ("n", "chosen"))
             + f"; `auto` chose `{b['chosen']}`.",
             f"Simulation: 100,000 open deals x 10,000 draws (with stage-probability "
             f"uncertainty) in {secs:.1f} s wall, {cpu:.1f} s CPU, peak {peak:,.0f} MiB traced "

@@ -114,9 +114,11 @@ def test_monthly_backtest_on_the_synthetic_process(synthetic):
         )
     s = sa.backtest_summary(b)
     assert s.loc["model", "dates"] == 17
-    # measured here (stage model by channel, to keep the test short): WAPE 14.9%, i.e. the
-    # issue's 12% is NOT met in this configuration; the default model's figures over 21
-    # months are in benchmarks/RESULTS.md. A month holds about 60 lumpy wins: ~10% is noise.
+    # measured here (stage model by channel, to keep the test short): WAPE 15.0%, 13 of 17
+    # covered (14.9% before deals moved at their rep's pace), i.e. the issue's 12% is NOT met
+    # in this configuration; the default model's figures over 21 months are in
+    # benchmarks/RESULTS.md. A month holds about 53 lumpy wins: an oracle with the true
+    # parameters expects 12.6% WAPE on these months (benchmarks/forecast.py).
     assert 0.65 <= s.loc["model", "coverage"] <= 0.95
     assert s.loc["model", "wape"] <= 0.16
     assert s.loc["model", "wape"] < s.loc["weighted", "wape"]
@@ -195,7 +197,8 @@ def test_default_stage_model_is_close_to_the_truth(sample_ds):
     r = pd.concat(rows)
     brier = {k: float(np.mean((r[k] - r["y"]) ** 2)) for k in ("auto", "plain", "t")}
     assert len(r) > 1000 and "channel" in auto.by_
-    # measured: auto 0.0030 above the truth, by=None (no segments) 0.0128
+    # measured: auto 0.00299 above the truth (0.0029903: within 0.003 by 1e-5, so a change
+    # to the stage model can tip it), by=None (no segments) 0.01284
     assert brier["auto"] - brier["t"] <= 0.003
     assert brier["plain"] - brier["t"] > 0.008
     assert set(auto.by_selection_["by"]) >= {"(none)", "channel", "channel+owner"}
@@ -232,3 +235,50 @@ def test_month_and_quarter_params_plan_notebook_06(name, horizon):
 
     runs = {r.name: r for r in plan_run(load_params(_paths.PARAMS_DIR / f"{name}.yaml"))}
     assert list(runs) == ["06-forecast"] and runs["06-forecast"].parameters["horizon"] == horizon
+
+
+def test_pace_by_hand():
+    """Stage s1: owner A's forward exits take 2 days, B's 8; s2: 1 and 4. Less each stage's
+    mean log dwell the residuals are -ln 2 (A) and +ln 2 (B), 16 visits each: residual
+    variance 32 L / 31 (L = ln(2)^2), between-owner variance L - 2 L / 31 = 29 L / 31, so
+    each mean is shrunk by 29/31: k_B = 2^(29/31), k_A = 2^(-29/31). A loss and a visit
+    entered within 90 days of as_of do not count."""
+    from salesanalytics.forecast.period import _pace
+
+    rows = [
+        (owner, stage, dwell, "advanced", "2024-03-01")
+        for _ in range(8)
+        for owner, stage, dwell in [
+            ("A", "s1", 2.0),
+            ("B", "s1", 8.0),
+            ("A", "s2", 1.0),
+            ("B", "s2", 4.0),
+        ]
+    ]
+    rows += [("A", "s1", 300.0, "lost", "2024-03-01"), ("A", "s1", 50.0, "won", "2024-12-01")]
+    t = pd.DataFrame(rows, columns=["owner", "stage", "dwell_days", "outcome", "entered_at"])
+    t["entered_at"] = pd.to_datetime(t["entered_at"])
+    k = _pace(t, pd.Timestamp("2024-12-31 23:59"), "owner")
+    assert k["B"] == pytest.approx(2 ** (29 / 31)) and k["A"] == pytest.approx(2 ** (-29 / 31))
+    assert _pace(t.head(20), pd.Timestamp("2024-12-31"), "owner").empty  # under 30 visits
+
+
+def test_pace_finds_the_slow_rep_and_slows_his_deals(synthetic):
+    """The generator's slow rep (Ethan Brooks) dwells 1.8x as long in every stage."""
+    from salesanalytics.forecast.period import _pace
+
+    as_of = pd.Timestamp("2025-12-31 23:59")
+    k = _pace(sa.stage_transitions(synthetic, as_of=as_of), as_of, "owner")
+    others = k.drop("Ethan Brooks")
+    assert 1.6 <= k["Ethan Brooks"] / others.mean() <= 2.0
+    assert others.between(0.85, 1.05).all()
+    a = sa.forecast_deals(synthetic, "2025-12-31", "M", model=sa.StageProbabilityModel(by=None))
+    b = sa.forecast_deals(
+        synthetic, "2025-12-31", "M", model=sa.StageProbabilityModel(by=None), pace=None
+    )
+    slow = (a["owner"] == "Ethan Brooks").to_numpy()
+    assert a.attrs["pace"] == "owner" and b.attrs["pace"] is None
+    # the slow rep's deals: won within the month at his pace, a good third less than at
+    # the average pace (measured: 0.6x); the others' a little more (measured: 1.05x)
+    assert a.loc[slow, "expected"].sum() < 0.75 * b.loc[slow, "expected"].sum()
+    assert 1.0 < a.loc[~slow, "expected"].sum() / b.loc[~slow, "expected"].sum() < 1.15

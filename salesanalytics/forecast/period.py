@@ -41,6 +41,7 @@ def forecast_period(
     adjustment: float = 0.0,
     probabilities=None,
     model=None,
+    pace: str | None = "owner",
     n_sims: int = 10_000,
     seed: int = 0,
 ) -> pd.DataFrame:
@@ -78,6 +79,15 @@ def forecast_period(
     model
         For ``"model"``: an unfitted ``StageProbabilityModel`` to fit at ``as_of`` instead of
         the default.
+    pace
+        For ``"model"``: the column whose values move deals at their own pace (default
+        ``"owner"``: the rep working the deal). A deal's time to close is read from its
+        stage's curve on a clock running ``k`` times slower, ``k`` = how much longer that
+        value's stage visits last before moving forward than the average visit's (forward
+        exits of visits entered at least 90 days before ``as_of``, geometric mean against the
+        stage's, shrunk toward 1). The chance of winning is the stage model's either way; only
+        the share of it that falls before the period ends changes. ``None``: every deal at its
+        stage's average pace.
     n_sims, seed
         Simulated outcomes and the seed: same inputs, same numbers.
 
@@ -112,6 +122,7 @@ def forecast_period(
         probabilities=probabilities,
         model=model,
         by=by,
+        pace=pace,
         _t=t,
         _won=won,
         _with_model=True,
@@ -185,6 +196,7 @@ def forecast_deals(
     probabilities=None,
     model=None,
     by: str | Sequence[str] | None = None,
+    pace: str | None = "owner",
     _t: pd.DataFrame | None = None,
     _won: pd.DataFrame | None = None,
     _with_model: bool = False,
@@ -194,7 +206,8 @@ def forecast_deals(
     The per-deal part of :func:`forecast_period` (``from_open``), e.g. for
     :func:`forecast_review`. Deals outside the weighted pipeline's close dates get ``p = 0``.
     Deals without an amount are valued at the average deal won in the last year
-    (``forecast_amount``; their count in ``attrs["imputed_amounts"]``).
+    (``forecast_amount``; their count in ``attrs["imputed_amounts"]``). ``pace``: as in
+    :func:`forecast_period`.
 
     Examples
     --------
@@ -225,8 +238,9 @@ def forecast_deals(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             m = _clone(m).fit(dataset, as_of=w.as_of, transitions=t)
-        p = m.predict_proba(deals, horizon_days=w.days_left)["p_win_within"].to_numpy(float)
+        p = _p_within(m, deals, t, w, pace)
         info["model_by"] = list(m.by_)
+        info["pace"] = pace
     elif method == "weighted":
         if probabilities is not None and hasattr(probabilities, "predict_proba"):
             p = np.asarray(probabilities.predict_proba(deals), float)
@@ -249,6 +263,71 @@ def forecast_deals(
 
 
 # ---------------------------------------------------------------- open deals
+#: Pace: visits entered at least this many days before ``as_of`` (their forward exits are
+#: nearly all seen, so slow segments are not flattered by the slow visits still open).
+PACE_SETTLED_DAYS = 90
+
+
+def _p_within(m, deals: pd.DataFrame, t: pd.DataFrame, w: Window, pace) -> np.ndarray:
+    """P(won before the period ends): the stage model's P(win) times its share of the wins
+    still to come that fall within the days left, on a clock run at the segment's pace.
+
+    Without ``pace`` the stage model's own timing (per stage, every deal at the stage's
+    pace). With ``pace="owner"`` a deal whose rep moves deals through stages ``k`` times as
+    slowly as the average visit has its age and the days left divided by ``k`` before the
+    stage's time-to-close curve is read (durations scale with the segment: accelerated
+    failure time), so a slow rep's deals are not credited with the average rep's pace.
+    """
+    left = w.days_left
+    pr = m.predict_proba(deals, horizon_days=left)
+    p = pr["p_win_within"].to_numpy(float, copy=True)
+    if not pace or len(deals) == 0 or pace not in deals or pace not in t:
+        return p
+    k = deals[pace].map(_pace(t, w.as_of, pace)).fillna(1.0).to_numpy(float)
+    age = deals["age_days"].fillna(0.0).to_numpy(float) if "age_days" in deals else 0.0
+    p_win = pr["p_win"].to_numpy(float)
+    for kk in np.unique(k[k != 1.0]):
+        at = np.flatnonzero(k == kk)
+        d = deals.iloc[at].assign(age_days=np.broadcast_to(age, len(deals))[at] / kk)
+        q = m.predict_proba(d, horizon_days=left / kk)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = np.where(q["p_win"] > 0, q["p_win_within"] / q["p_win"], 0.0)
+        p[at] = p_win[at] * np.clip(share, 0.0, 1.0)
+    return p
+
+
+def _pace(t: pd.DataFrame, as_of: pd.Timestamp, col: str) -> pd.Series:
+    """Per value of ``col``: how many times longer than the average visit its stage visits
+    last before moving forward (geometric mean of dwell over the stage's, shrunk toward 1).
+
+    Log dwell of the forward exits (advanced, skipped, won) of the visits entered at least
+    ``PACE_SETTLED_DAYS`` before ``as_of``, less its stage's mean; each value's mean residual
+    is shrunk by empirical Bayes (between-value variance against the residual variance / n).
+    """
+    v = t[
+        t["outcome"].isin(["advanced", "skipped", "won"])
+        & (t["entered_at"] <= as_of - pd.Timedelta(days=PACE_SETTLED_DAYS))
+        & (t["dwell_days"] > 0)
+        & t[col].notna()
+    ]
+    if len(v) < 30:
+        return pd.Series(dtype=float)
+    y = np.log(v["dwell_days"].to_numpy(float))
+    r = y - v.groupby("stage")["dwell_days"].transform(lambda d: np.log(d).mean()).to_numpy()
+    g = pd.DataFrame({"key": v[col].astype(str).to_numpy(), "r": r}).groupby("key")["r"]
+    mean, n = g.mean(), g.size().astype(float)
+    s2 = float(np.var(r, ddof=1))
+    tau2 = max(
+        float(np.average((mean - np.average(mean, weights=n)) ** 2, weights=n))
+        - float(np.mean(s2 / n)),
+        0.0,
+    )
+    if tau2 == 0.0:
+        return pd.Series(1.0, index=mean.index)
+    shrunk = mean * tau2 / (tau2 + s2 / n)
+    return np.exp(shrunk).rename(col)
+
+
 def _simulate_open(deals: pd.DataFrame, m, seg, keys, rng, n_sims: int) -> dict:
     """Per segment key (None: total) the simulated bookings of the open deals."""
     amount = deals["forecast_amount"].to_numpy(float)
