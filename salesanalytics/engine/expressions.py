@@ -39,21 +39,41 @@ _DAY = 86400.0
 
 @dataclass
 class EngineTransitions:
-    """Stage visits as a lazy Ibis table (one row per deal and open-stage visit).
+    """Stage visits kept in the engine (one row per deal and open-stage visit).
 
-    ``table`` is the expression, ``attrs`` the same counting rules as the pandas table;
-    ``to_pandas()`` brings every row back (only for data that fit in memory).
+    ``core`` is the computed table (integer deal key ``_oid`` and stage ``order``, kept in
+    the engine once); ``table`` the public lazy view with ids, stage names and segment
+    columns; ``attrs`` the same counting rules as the pandas table; ``to_pandas()`` brings
+    every row back (only for data that fit in memory).
     """
 
-    table: object
+    core: object
     attrs: dict
     dataset: object = field(repr=False)
     as_of: pd.Timestamp = None
     _sa_engine = True
 
     @property
+    def opportunities(self):
+        """The dataset's opportunities with the integer key ``_oid``."""
+        return keyed_opportunities(self.dataset)
+
+    @property
+    def table(self):
+        """The transitions as the pandas table has them (a lazy join on ``core``)."""
+        return _public(self)
+
+    @property
     def columns(self) -> list[str]:
         return list(self.table.columns)
+
+    def segmented(self, cols) -> object:
+        """``core`` with the opportunity columns ``cols`` joined (nothing joined if none)."""
+        cols = [c for c in cols if c not in self.core.columns]
+        if not cols:
+            return self.core
+        o = self.opportunities.select("_oid", *cols)
+        return self.core.inner_join(o, "_oid")
 
     def to_pandas(self) -> pd.DataFrame:
         out = self.table.order_by(["opportunity_id", "entered_at", "order"]).to_pandas()
@@ -61,7 +81,50 @@ class EngineTransitions:
         return out
 
     def __len__(self) -> int:
-        return int(self.table.count().execute())
+        return int(self.core.count().execute())
+
+
+def keyed_opportunities(ds):
+    """Opportunities with ``_oid`` (kept in the engine by ``read_dataset``)."""
+    if "keyed_opportunities" not in ds.cache:
+        from .connect import _materialise, _with_key
+
+        ds.cache["keyed_opportunities"] = _materialise(
+            _with_key(ds.opportunities, ds.backend), ds.backend
+        )
+    return ds.cache["keyed_opportunities"]
+
+
+def _stage_names(order_col, cfg):
+    import ibis
+
+    return order_col.substitute(dict(enumerate(cfg.keys)), else_=ibis.null("string"))
+
+
+def _segment_cols(o) -> list[str]:
+    extra = ("created_at", "amount", "status", "loss_reason")
+    return [c for c in (*SEGMENTS, *extra) if c in o.columns]
+
+
+def _public(tr: EngineTransitions):
+    cfg = tr.dataset.stages
+    c = tr.core
+    o = tr.opportunities
+    seg = _segment_cols(o)
+    t = c.inner_join(o.select("_oid", "opportunity_id", *seg), "_oid")
+    return t.select(
+        "opportunity_id",
+        stage=_stage_names(t["order"], cfg),
+        order=t["order"],
+        visit=t["visit"],
+        entered_at=t["entered_at"],
+        exited_at=t["exited_at"],
+        next_stage=_stage_names(t["next_order"], cfg),
+        dwell_days=t["dwell_days"],
+        outcome=t["outcome"],
+        censored=t["censored"],
+        **{c_: t[c_] for c_ in seg},
+    )
 
 
 def _lit_ts(ts: pd.Timestamp):
@@ -92,11 +155,13 @@ def default_as_of(ds, as_of) -> pd.Timestamp:
 
 
 def history(ds):
-    """The stage history; without one, the coarse history derived from opportunities."""
+    """The stage history (id, stage, entered_at); without one, the coarse history derived
+    from opportunities."""
     import ibis
 
     if ds.stage_history is not None:
-        return ds.stage_history.select("opportunity_id", "stage", "entered_at")
+        h = ds.cache.get("history_unchecked", ds.stage_history)
+        return h.select("opportunity_id", "stage", "entered_at")
     cfg = ds.stages
     o = ds.opportunities
     entry = cfg.coarse_entry or cfg.open_keys[0]
@@ -113,8 +178,17 @@ def history(ds):
 
 
 def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
-    """Engine twin of :func:`salesanalytics.stage_transitions` (a lazy table)."""
+    """Engine twin of :func:`salesanalytics.stage_transitions` (kept in the engine).
+
+    One window pass over the history (per deal, by entry time): the next stage's order and
+    entry time. Deals whose stage order only ever rises (nearly all) need nothing more:
+    each stage is visited once and the last open-stage visit is the one followed by a
+    closed stage or nothing. The few others (regressions, repeats) get their visit numbers
+    and last visit from windows over their own rows only.
+    """
     import ibis
+
+    from .connect import _materialise, _release
 
     if reentry not in ("all", "first", "last"):
         raise ValueError("reentry must be 'all', 'first' or 'last'")
@@ -125,57 +199,70 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         return ds.cache[key]
     order = {k: i for i, k in enumerate(cfg.keys)}
     n_open = len(cfg.open_keys)
+    won, lost = order[cfg.won], order[cfg.lost]
     h = history(ds)
     h = h.filter(h["entered_at"] <= _lit_ts(t_as_of))  # point in time: nothing after as_of
-    h = h.mutate(order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"))
-    w = ibis.window(group_by=h["opportunity_id"], order_by=[h["entered_at"], h["order"]])
-    h = h.mutate(
-        next_stage=h["stage"].lead().over(w),
-        next_order=h["order"].lead().over(w),
-        exited_at=h["entered_at"].lead().over(w),
+    ko = keyed_opportunities(ds).select("opportunity_id", "_oid")
+    h = h.inner_join(ko, "opportunity_id")  # known deals only, by their integer key
+    h = h.select(
+        "_oid",
+        "entered_at",
+        order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"),
     )
-    h = h.filter(h["order"] < n_open)
-    outcome = ibis.cases(
-        (h["next_stage"].isnull(), "open"),
-        (h["next_stage"] == cfg.won, "won"),
-        (h["next_stage"] == cfg.lost, "lost"),
-        (h["next_order"] < h["order"], "regressed"),
-        (h["next_order"] == h["order"] + 1, "advanced"),
-        else_="skipped",
+    w = ibis.window(group_by=h["_oid"], order_by=[h["entered_at"], h["order"]])
+    base = h.mutate(next_order=h["order"].lead().over(w), exited_at=h["entered_at"].lead().over(w))
+    base = _materialise(base, ds.backend)
+    # deals whose order does not strictly rise: regressions, repeats, reopened deals
+    odd = base.filter(base["next_order"] <= base["order"]).select("_oid").distinct()
+    op = base.filter(base["order"] < n_open)
+    plain = op.anti_join(odd, "_oid")
+    plain = plain.mutate(
+        visit=ibis.literal(1, type="int64"),
+        _last=plain["next_order"].isnull() | (plain["next_order"] >= n_open),
     )
-    end = h["exited_at"].epoch_seconds().cast("float64").coalesce(ibis.literal(_epoch(t_as_of)))
+    rest = op.semi_join(odd, "_oid")
     wv = ibis.window(
-        group_by=[h["opportunity_id"], h["stage"]], order_by=[h["entered_at"], h["order"]]
+        group_by=[rest["_oid"], rest["order"]], order_by=[rest["entered_at"], rest["order"]]
     )
-    h = h.mutate(
-        outcome=outcome,
-        censored=h["next_stage"].isnull(),
-        dwell_days=(end - h["entered_at"].epoch_seconds().cast("float64")) / _DAY,
+    rest = rest.mutate(
         visit=(ibis.row_number().over(wv) + 1).cast("int64"),
-        n_visits=h["opportunity_id"]
-        .count()
-        .over(ibis.window(group_by=[h["opportunity_id"], h["stage"]])),
+        n_visits=rest["_oid"].count().over(ibis.window(group_by=[rest["_oid"], rest["order"]])),
     )
     if reentry == "first":
-        h = h.filter(h["visit"] == 1)
+        rest = rest.filter(rest["visit"] == 1)
     elif reentry == "last":
-        h = h.filter(h["visit"] == h["n_visits"])
-    o = ds.opportunities
-    extra = ("created_at", "amount", "status", "loss_reason")
-    seg = [c for c in (*SEGMENTS, *extra) if c in o.columns]
-    h = h.select(
-        "opportunity_id",
-        "stage",
+        rest = rest.filter(rest["visit"] == rest["n_visits"])
+    wl = ibis.window(
+        group_by=rest["_oid"],
+        order_by=[rest["entered_at"].desc(), rest["order"].desc(), rest["visit"].desc()],
+    )
+    rest = rest.mutate(_last=ibis.row_number().over(wl) == 0).drop("n_visits")
+    cols = ["_oid", "order", "visit", "entered_at", "exited_at", "next_order", "_last"]
+    t = plain.select(*cols).union(rest.select(*cols))
+    nxt = t["next_order"]
+    outcome = ibis.cases(
+        (nxt.isnull(), "open"),
+        (nxt == won, "won"),
+        (nxt == lost, "lost"),
+        (nxt < t["order"], "regressed"),
+        (nxt == t["order"] + 1, "advanced"),
+        else_="skipped",
+    )
+    end = t["exited_at"].epoch_seconds().cast("float64").coalesce(ibis.literal(_epoch(t_as_of)))
+    t = t.select(
+        "_oid",
         "order",
         "visit",
         "entered_at",
         "exited_at",
-        "next_stage",
-        "dwell_days",
-        "outcome",
-        "censored",
+        "next_order",
+        dwell_days=(end - t["entered_at"].epoch_seconds().cast("float64")) / _DAY,
+        outcome=outcome,
+        censored=nxt.isnull(),
+        _last=t["_last"],
     )
-    t = h.left_join(o.select("opportunity_id", *seg), "opportunity_id").drop("opportunity_id_right")
+    core = _materialise(t, ds.backend)
+    _release(base, ds.backend)
     attrs = {
         "as_of": str(t_as_of.date()),
         "reentry": reentry,
@@ -189,9 +276,7 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         else "",
         "engine": ds.engine,
     }
-    from .connect import _materialise
-
-    ds.cache[key] = EngineTransitions(_materialise(t, ds.backend), attrs, ds, t_as_of)
+    ds.cache[key] = EngineTransitions(core, attrs, ds, t_as_of)
     return ds.cache[key]
 
 
@@ -199,17 +284,6 @@ def _resolve(ds, transitions_, as_of) -> EngineTransitions:
     if transitions_ is not None:
         return transitions_
     return transitions(ds, as_of=as_of)
-
-
-def _last_visit(t):
-    """The transitions with ``_last`` = True on each deal's last visit (its current fate)."""
-    import ibis
-
-    w = ibis.window(
-        group_by=t["opportunity_id"],
-        order_by=[t["entered_at"].desc(), t["order"].desc(), t["visit"].desc()],
-    )
-    return t.mutate(_last=ibis.row_number().over(w) == 0)
 
 
 def _pull(expr, *, categorical: bool = False) -> pd.DataFrame:
@@ -259,7 +333,7 @@ def funnel_summary(
     if missing:
         raise ValueError(f"unknown segment column(s) {missing}; available: {tr.columns}")
     if mode == "cohort":
-        out = _cohort(tr.table, cfg, by, period, start, skipped, alpha)
+        out = _cohort(tr, cfg, by, period, start, skipped, alpha)
     else:
         out = _period(tr, cfg, by, period or "M", alpha)
     out.attrs = {
@@ -301,11 +375,22 @@ def _period_label(year, part, period: str) -> pd.Series:
     return pd.Series(out, index=y.index, dtype=object)
 
 
-def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
+def _cohort(tr: EngineTransitions, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
+    """Per deal in the engine (furthest stage, final fate and stage), deals counted by
+    those and the segment; the (few) count rows are spread over the stages in pandas."""
     import ibis
 
     n_open = len(cfg.open_keys)
-    d = t
+    c = tr.core
+    deals = c.group_by("_oid").aggregate(
+        max_order=c["order"].max(),
+        final=ibis.ifelse(c["_last"], c["outcome"], ibis.null("string")).max(),
+        final_order=ibis.ifelse(c["_last"], c["order"], ibis.null("int64")).max(),
+    )
+    need = [*by, *(["created_at"] if period or start is not None else [])]
+    d = deals
+    if need:
+        d = deals.inner_join(tr.opportunities.select("_oid", *need), "_oid")
     if start is not None:
         d = d.filter(d["created_at"] >= _lit_ts(pd.Timestamp(start)))
     cohort_cols = []
@@ -313,29 +398,37 @@ def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
         d = d.mutate(**_period_parts(d["created_at"], period))
         cohort_cols = ["_py", "_pp"]
     keys = by + cohort_cols
-    d = _last_visit(d)
-    deals = d.group_by(["opportunity_id", *keys]).aggregate(
-        max_order=d["order"].max(),
-        final=ibis.ifelse(d["_last"], d["outcome"], ibis.null("string")).max(),
-        final_order=ibis.ifelse(d["_last"], d["order"], ibis.null("int64")).max(),
-    )
-    stages = ibis.memtable(pd.DataFrame({"_s": np.arange(n_open, dtype="int64")}))
-    x = deals.cross_join(stages)
-    won = x["final"] == "won"
+    fate = ["max_order", "final", "final_order"]
     if skipped == "reached":
-        x = x.filter((x["max_order"] >= x["_s"]) | won)
+        g = _pull(d.group_by([*keys, *fate]).aggregate(n=d.count()))
     else:
-        entered = d.select("opportunity_id", _s=d["order"]).distinct()
-        x = x.semi_join(entered, ["opportunity_id", "_s"])
-    won = x["final"] == "won"
-    agg = x.group_by(["_s", *keys]).aggregate(
-        reached=x.count(),
-        advanced=((x["max_order"] > x["_s"]) | won).cast("int64").sum(),
-        lost_here=((x["final"] == "lost") & (x["final_order"] == x["_s"])).cast("int64").sum(),
-        open_here=((x["final"] == "open") & (x["final_order"] == x["_s"])).cast("int64").sum(),
-        won=won.cast("int64").sum(),
-    )
-    out = _pull(agg)
+        entered = c.select("_oid", _s=c["order"]).distinct()
+        x = entered.inner_join(d, "_oid")
+        g = _pull(x.group_by(["_s", *keys, *fate]).aggregate(n=x.count()))
+    parts = []
+    for s_ in range(n_open):
+        if skipped == "reached":
+            sub = g[(g["max_order"] >= s_) | (g["final"] == "won")]
+        else:
+            sub = g[g["_s"] == s_]
+        won = (sub["final"] == "won").to_numpy(bool)
+        here = (sub["final_order"] == s_).to_numpy(bool)
+        n = sub["n"].to_numpy(np.int64)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_s": np.full(len(sub), s_, dtype=np.int64),
+                    **{k: sub[k].to_numpy() for k in keys},
+                    "reached": n,
+                    "advanced": n * ((sub["max_order"].to_numpy() > s_) | won),
+                    "lost_here": n * ((sub["final"] == "lost").to_numpy(bool) & here),
+                    "open_here": n * ((sub["final"] == "open").to_numpy(bool) & here),
+                    "won": n * won,
+                }
+            )
+        )
+    agg = pd.concat(parts, ignore_index=True)
+    out = agg.groupby(["_s", *keys], dropna=False, sort=False).sum().reset_index()
     if period:
         out["cohort"] = _period_label(out["_py"], out["_pp"], period)
         out = out.drop(columns=cohort_cols)
@@ -454,9 +547,24 @@ def _period(tr: EngineTransitions, cfg, by, period, alpha) -> pd.DataFrame:
 # ------------------------------------------------------------------ dwell
 def dwell_inputs(tr: EngineTransitions, by: list[str]) -> pd.DataFrame:
     """Visits grouped by stage, segment, dwell and censoring: the Kaplan-Meier inputs."""
-    t = tr.table
-    agg = t.group_by(["stage", *by, "dwell_days", "censored"]).aggregate(n=t.count())
-    return _pull(agg, categorical=True)
+    t = tr.segmented(by)
+    agg = t.group_by(["order", *by, "dwell_days", "censored"]).aggregate(n=t.count())
+    return _named_stages(_pull(agg, categorical=True), tr.dataset.stages)
+
+
+def _named_stages(df: pd.DataFrame, cfg) -> pd.DataFrame:
+    """``order`` (an integer column) replaced in place by ``stage``, a categorical of the
+    stage names present, categories sorted (as a pulled text column is)."""
+    o = df["order"].to_numpy(np.int64)
+    present = np.unique(o)
+    names = sorted(cfg.keys[i] for i in present)
+    lut = np.full(len(cfg.keys), -1, dtype=np.int64)
+    for i in present:
+        lut[i] = names.index(cfg.keys[i])
+    stage = pd.Categorical.from_codes(lut[o], categories=names)
+    df = df.rename(columns={"order": "stage"})
+    df["stage"] = stage
+    return df
 
 
 def stage_dwell(
@@ -647,7 +755,7 @@ def conversion_by(ds, *, by="channel", as_of=None, spend: pd.DataFrame | None = 
 
 # ------------------------------------------------------------------ calibration counts
 def first_close(tr: EngineTransitions):
-    t = tr.table
+    t = tr.core
     v = t.filter(t["outcome"].isin(["won", "lost"]))["exited_at"].min().execute()
     return pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v)
 
@@ -667,18 +775,18 @@ def visit_counts(
     """
     import ibis
 
-    t = _last_visit(tr.table)
+    t = tr.core
+    closed = t["outcome"].isin(["won", "lost"])
     fate_rows = t.filter(t["_last"]).select(
-        _oid="opportunity_id",
-        fate=ibis.ifelse(t["outcome"].isin(["won", "lost"]), t["outcome"], ibis.null("string")),
+        "_oid",
+        fate=ibis.ifelse(closed, t["outcome"], ibis.null("string")),
         closed_s=ibis.ifelse(
-            t["outcome"].isin(["won", "lost"]),
-            t["exited_at"].epoch_seconds().cast("float64"),
-            ibis.null("float64"),
+            closed, t["exited_at"].epoch_seconds().cast("float64"), ibis.null("float64")
         ),
     )
-    v = t.filter(t["visit"] == 1)
-    v = v.inner_join(fate_rows, v["opportunity_id"] == fate_rows["_oid"])
+    v = tr.segmented(by)
+    v = v.filter(v["visit"] == 1).select("_oid", "order", "entered_at", *by)
+    v = v.inner_join(fate_rows, "_oid")
     entered_s = v["entered_at"].epoch_seconds().cast("float64")
     duration = (v["closed_s"].coalesce(ibis.literal(_epoch(as_of))) - entered_s) / _DAY
     duration = ibis.greatest(duration, 0.0)
@@ -694,17 +802,17 @@ def visit_counts(
     )
     v = v.mutate(duration=duration, _entry=entry, _w=weight)
     v = v.filter((v["duration"] > v["_entry"]) | (v["_entry"] == 0))
-    agg = v.group_by(["stage", *by, "duration", "fate", "_entry"]).aggregate(
+    agg = v.group_by(["order", *by, "duration", "fate", "_entry"]).aggregate(
         n=v.count(), _w=v["_w"].sum()
     )
-    return _pull(agg, categorical=True)
+    return _named_stages(_pull(agg, categorical=True), tr.dataset.stages)
 
 
 def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
     """Per stage: visits grouped by dwell, exit kind and delayed entry; forward next stages."""
     import ibis
 
-    t = tr.table
+    t = tr.core
     kind = t["outcome"].substitute(
         {
             "advanced": "forward",
@@ -725,7 +833,12 @@ def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
     )
     t = t.mutate(_kind=kind, _entry=entry)
     t = t.filter((t["dwell_days"] > t["_entry"]) | (t["_entry"] == 0))
-    exits = t.group_by(["stage", "dwell_days", "_kind", "_entry"]).aggregate(n=t.count())
+    exits = t.group_by(["order", "dwell_days", "_kind", "_entry"]).aggregate(n=t.count())
     fwd = t.filter(t["_kind"] == "forward")
-    nxt = fwd.group_by(["stage", "next_stage"]).aggregate(n=fwd.count())
-    return _pull(exits, categorical=True), _pull(nxt)
+    nxt = fwd.group_by(["order", "next_order"]).aggregate(n=fwd.count())
+    cfg = tr.dataset.stages
+    nxt = _pull(nxt)
+    nxt.insert(0, "stage", [cfg.keys[int(i)] for i in nxt["order"]])
+    nxt.insert(1, "next_stage", [cfg.keys[int(i)] for i in nxt["next_order"]])
+    nxt = nxt[["stage", "next_stage", "n"]]
+    return _named_stages(_pull(exits, categorical=True), cfg), nxt
