@@ -355,9 +355,11 @@ def read_engine_dataset(
     if ds.leads is not None:
         ds.leads = _materialise(ds.leads, backend)
     if ds.stage_history is not None:
-        from .clean import known_opportunities
+        from .clean import history_core, known_opportunities, mapped
 
-        ds.cache["history_unchecked"] = ds.stage_history
+        ds.cache["history_core"] = history_core(
+            mapped(backend.table(ds.sources["stage_history"]), "stage_history")[0], cfg
+        )
         ds.stage_history, rej = known_opportunities(ds.stage_history, ds.opportunities)
         ds.rejections["stage_history"].append(rej)
         if getattr(backend, "name", "") != "duckdb":

@@ -160,8 +160,7 @@ def history(ds):
     import ibis
 
     if ds.stage_history is not None:
-        h = ds.cache.get("history_unchecked", ds.stage_history)
-        return h.select("opportunity_id", "stage", "entered_at")
+        return ds.stage_history.select("opportunity_id", "stage", "entered_at")
     cfg = ds.stages
     o = ds.opportunities
     entry = cfg.coarse_entry or cfg.open_keys[0]
@@ -200,15 +199,19 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
     order = {k: i for i, k in enumerate(cfg.keys)}
     n_open = len(cfg.open_keys)
     won, lost = order[cfg.won], order[cfg.lost]
-    h = history(ds)
-    h = h.filter(h["entered_at"] <= _lit_ts(t_as_of))  # point in time: nothing after as_of
     ko = keyed_opportunities(ds).select("opportunity_id", "_oid")
+    if "history_core" in ds.cache:  # id, stage order, entered_at; read lean from the raw
+        h = ds.cache["history_core"]
+    else:
+        h = history(ds)
+        h = h.select(
+            "opportunity_id",
+            "entered_at",
+            order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"),
+        )
+    h = h.filter(h["entered_at"] <= _lit_ts(t_as_of))  # point in time: nothing after as_of
     h = h.inner_join(ko, "opportunity_id")  # known deals only, by their integer key
-    h = h.select(
-        "_oid",
-        "entered_at",
-        order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"),
-    )
+    h = h.select("_oid", "entered_at", "order")
     w = ibis.window(group_by=h["_oid"], order_by=[h["entered_at"], h["order"]])
     base = h.mutate(next_order=h["order"].lead().over(w), exited_at=h["entered_at"].lead().over(w))
     base = _materialise(base, ds.backend)
