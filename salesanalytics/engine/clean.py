@@ -96,6 +96,10 @@ def _stage(col, cfg: StageConfig):
     lookup = {k: v for k, v in lookup.items() if v is not None}
     if not lookup:
         return ibis.null("string")
+    if all(k == v for k, v in lookup.items()) and len(lookup) == sum(
+        v is not None for v in values
+    ):  # every value is already a stage key: nothing to map, row by row
+        return raw
     return raw.substitute(lookup, else_=ibis.null("string"))
 
 
@@ -209,7 +213,13 @@ def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str
     t = t.select(*keep)
     if table == "opportunities":
         kinds = {s.key: s.kind for s in cfg.stages}
-        t = t.mutate(status=t["stage"].substitute(kinds, else_=ibis.null("string")))
+        closed = {k: v for k, v in kinds.items() if v != "open"}
+        status = (
+            t["stage"].substitute(closed, else_="open")  # stage is never missing here
+            if set(kinds.values()) <= {"open", "won", "lost"}
+            else t["stage"].substitute(kinds, else_=ibis.null("string"))
+        )
+        t = t.mutate(status=status)
     counts = [(table, rule, col, typed.filter(p).count()) for rule, col, p in rejections]
     return t, counts, notes
 

@@ -349,7 +349,7 @@ def read_engine_dataset(
     # on DuckDB, so that joins and windows over the history compare numbers, not text);
     # the (large) stage history stays a lazy expression: its only heavy reader, the
     # transitions, projects the three columns it needs and is itself kept
-    keyed = _materialise(_with_key(ds.opportunities, backend), backend)
+    keyed = _keyed(ds.opportunities, backend)
     ds.cache["keyed_opportunities"] = keyed
     ds.opportunities = keyed.drop("_oid")
     if ds.leads is not None:
@@ -365,6 +365,18 @@ def read_engine_dataset(
         if getattr(backend, "name", "") != "duckdb":
             ds.stage_history = _materialise(ds.stage_history, backend)
     return ds
+
+
+def _keyed(o, backend):
+    """Opportunities kept in the engine with ``_oid`` (see :func:`_with_key`)."""
+    if getattr(backend, "name", "") == "duckdb":  # the kept table's row ids: no sort
+        name = _materialise(o, backend).get_name().rsplit(".", 1)[-1]
+        backend.con.execute(
+            f'CREATE TEMP VIEW "{name}_keyed" AS SELECT *, CAST(rowid AS BIGINT) AS _oid '
+            f'FROM "{name}"'
+        )
+        return backend.table(f"{name}_keyed")
+    return _materialise(_with_key(o, backend), backend)
 
 
 def _with_key(o, backend):
@@ -397,7 +409,7 @@ def _materialise(t, backend):
 def _release(t, backend) -> None:
     """Drop a temporary table made by :func:`_materialise` (DuckDB; a no-op elsewhere)."""
     if getattr(backend, "name", "") == "duckdb":
-        name = t.get_name()
+        name = t.get_name().rsplit(".", 1)[-1]
         if name.startswith("_sa_clean_"):
             backend.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 

@@ -87,11 +87,9 @@ class EngineTransitions:
 def keyed_opportunities(ds):
     """Opportunities with ``_oid`` (kept in the engine by ``read_dataset``)."""
     if "keyed_opportunities" not in ds.cache:
-        from .connect import _materialise, _with_key
+        from .connect import _keyed
 
-        ds.cache["keyed_opportunities"] = _materialise(
-            _with_key(ds.opportunities, ds.backend), ds.backend
-        )
+        ds.cache["keyed_opportunities"] = _keyed(ds.opportunities, ds.backend)
     return ds.cache["keyed_opportunities"]
 
 
