@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ..funnel._common import SEGMENTS, as_list, as_of_ts, order_stages, wilson
-from ..funnel.dwell import km_quantile
+from ..funnel.dwell import dwell_from_counts
+from ..funnel.leads import conversion_from_counts
+from ..funnel.summary import period_from_counts
 from ..funnel.transitions import COUNTING_RULES
 
 __all__ = [
@@ -476,7 +478,6 @@ def _period(tr: EngineTransitions, cfg, by, period, alpha) -> pd.DataFrame:
         n=t.count(), dwell_sum=t["dwell_days"].sum(), exp_sum=t["_exp"].sum()
     )
     a = _pull(agg)
-    as_of = pd.Timestamp(tr.attrs["as_of"])
     freq = {"M": "M", "Q": "Q", "Y": "Y", "A": "Y"}[period]
 
     def to_period(y, p):
@@ -485,64 +486,8 @@ def _period(tr: EngineTransitions, cfg, by, period, alpha) -> pd.DataFrame:
 
     a["_entry"] = to_period(a["_e_py"], a["_e_pp"])
     a["_exit"] = to_period(a["_x_py"], a["_x_pp"])
-    periods = pd.period_range(a["_entry"].min(), as_of.to_period(freq), freq=freq)
-    grid = pd.MultiIndex.from_product(
-        [
-            *(pd.Index(sorted(a[k].dropna().unique()), name=k) for k in keys),
-            pd.Index(periods, name="period"),
-        ]
-    )
-
-    def count(mask, col, value="n"):
-        s = a[mask].groupby([*keys, col], observed=True)[value].sum()
-        s.index = s.index.set_names([*keys, "period"])
-        return s.reindex(grid, fill_value=0)
-
-    exited = a["_exit"].notna()
-    out = pd.DataFrame(
-        {
-            "new": count(pd.Series(True, index=a.index), "_entry"),
-            "advanced": count(exited & a["outcome"].isin(ADVANCED), "_exit"),
-            "lost": count(exited & (a["outcome"] == "lost"), "_exit"),
-            "regressed": count(exited & (a["outcome"] == "regressed"), "_exit"),
-        }
-    ).astype("int64")
-    moved = out["new"] - out["advanced"] - out["lost"] - out["regressed"]
-    out["closing"] = moved.groupby(level=keys, sort=False).cumsum()
-    out["opening"] = out["closing"] - moved
-    dsum = a[exited].groupby([*keys, "_exit"], observed=True)[["dwell_sum", "n"]].sum()
-    dw = dsum["dwell_sum"] / dsum["n"]
-    dw.index = dw.index.set_names([*keys, "period"])
-    out["mean_dwell_exits"] = dw.reindex(grid)
-    still = []
-    for p in periods:
-        inside = (a["_entry"] <= p) & (a["_exit"].isna() | (a["_exit"] > p))
-        still.append(a[inside].groupby(keys, observed=True)["exp_sum"].sum().rename(p))
-    exp = pd.concat(still, axis=1).stack()
-    exp.index = exp.index.set_names([*keys, "period"])
-    out["expected_amount"] = exp.reindex(grid).fillna(0.0)
-    out = out.reset_index()
-    out["period"] = out["period"].astype(str)
-    resolved = out["advanced"] + out["lost"]
-    out["conversion"] = out["advanced"] / resolved.where(resolved > 0)
-    out["conversion_low"], out["conversion_high"] = wilson(out["advanced"], resolved, alpha)
-    cols = [
-        *by,
-        "period",
-        "stage",
-        "opening",
-        "new",
-        "advanced",
-        "lost",
-        "regressed",
-        "closing",
-        "conversion",
-        "conversion_low",
-        "conversion_high",
-        "mean_dwell_exits",
-        "expected_amount",
-    ]
-    return order_stages(out[cols], cfg, *by, "period")
+    as_of = pd.Timestamp(tr.attrs["as_of"])
+    return period_from_counts(a, by=by, period=freq, as_of=as_of, alpha=alpha, stages=cfg)
 
 
 # ------------------------------------------------------------------ dwell
@@ -580,34 +525,9 @@ def stage_dwell(
     tr = _resolve(ds, transitions, as_of)
     cfg = tr.dataset.stages
     by = as_list(by)
-    a = dwell_inputs(tr, by)
-    done = ~a["censored"].astype(bool)
-    w = a["n"].to_numpy(float)
-    stage = a["stage"].astype(object)
-    sums = (a["dwell_days"] * w)[done].groupby(stage[done]).sum()
-    counts = pd.Series(w, index=a.index)[done].groupby(stage[done]).sum()
-    team_mean = sums / counts
-    a["_late"] = a["dwell_days"] > stage.map(team_mean).astype(float) * timeout_factor
-    a["_done"] = done
-    rows = []
-    for key, g in a.groupby(["stage", *by], sort=True, dropna=False, observed=True):
-        key = key if isinstance(key, tuple) else (key,)
-        n = g["n"].to_numpy(np.int64)
-        dur = np.repeat(g["dwell_days"].to_numpy(float), n)
-        obs = np.repeat(g["_done"].to_numpy(bool), n)
-        rows.append(
-            {
-                **dict(zip(["stage", *by], key)),
-                "visits": int(n.sum()),
-                "completed": int(obs.sum()),
-                "open": int((~obs).sum()),
-                "mean_completed": float(dur[obs].mean()) if obs.any() else np.nan,
-                "median": km_quantile(dur, obs, 0.5),
-                "p90": km_quantile(dur, obs, 0.9),
-                "timeout_rate": float((g["_late"].to_numpy(bool) * n).sum() / n.sum()),
-            }
-        )
-    out = order_stages(pd.DataFrame(rows), cfg, *by)
+    out = dwell_from_counts(
+        dwell_inputs(tr, by), by=by, timeout_factor=timeout_factor, stages=cfg
+    )
     out.attrs = {
         **tr.attrs,
         "by": by,
@@ -713,44 +633,8 @@ def conversion_by(ds, *, by="channel", as_of=None, spend: pd.DataFrame | None = 
     out = _pull(g)
     m = _pull(med)
     out = out.merge(m, on=by, how="left")
-    out["won_amount"] = out["won_amount"].fillna(0.0)
-    for c in ("leads", "opportunities", "won", "lost", "open"):
-        out[c] = out[c].astype("int64")
-    out = out[
-        [
-            *by,
-            "leads",
-            "opportunities",
-            "median_days_to_convert",
-            "won",
-            "lost",
-            "open",
-            "won_amount",
-        ]
-    ]
-    out["lead_to_opportunity"] = out["opportunities"] / out["leads"]
-    out["lead_to_opportunity_low"], out["lead_to_opportunity_high"] = wilson(
-        out["opportunities"], out["leads"]
-    )
-    closed = (out["won"] + out["lost"]).astype(float)
-    out["win_rate"] = out["won"] / closed.where(closed > 0)
-    out["win_rate_low"], out["win_rate_high"] = wilson(out["won"], closed)
-    out["lead_to_won"] = out["won"] / out["leads"]
-    if spend is not None:
-        s = spend.groupby(by)["amount"].sum().rename("spend").reset_index()
-        out = out.merge(s, on=by, how="left")
-        out["cost_per_lead"] = out["spend"] / out["leads"]
-        out["cost_per_opportunity"] = out["spend"] / out["opportunities"].astype(float).where(
-            out["opportunities"] > 0
-        )
-        out["cost_per_win"] = out["spend"] / out["won"].astype(float).where(out["won"] > 0)
-    out = out.sort_values(by, kind="mergesort", na_position="last").reset_index(drop=True)
-    out.attrs = {
-        "as_of": str(t.date()),
-        "by": by,
-        "win_rate": "won / (won + lost); open opportunities are not counted as lost",
-        "engine": ds.engine,
-    }
+    out = conversion_from_counts(out, by=by, as_of=t, spend=spend)
+    out.attrs["engine"] = ds.engine
     return out
 
 
