@@ -653,7 +653,8 @@ def visit_counts(
     start: pd.Timestamp | None,
     half_life_days: float | None,
 ) -> pd.DataFrame:
-    """First visit of each deal to each stage, grouped: stage, by, duration, fate, entry, n, w.
+    """First visit of each deal to each stage, grouped: stage, by, duration, fate, entry, n, w
+    (sorted by stage order, ``by``, duration, fate, entry: the same order on every run).
 
     The same quantities as :func:`salesanalytics.calibration.model.stage_visits` (duration
     to the deal's close or to ``as_of``; delayed entry from ``start``; recency weight), counted.
@@ -687,9 +688,8 @@ def visit_counts(
     )
     v = v.mutate(duration=duration, _entry=entry, _w=weight)
     v = v.filter((v["duration"] > v["_entry"]) | (v["_entry"] == 0))
-    agg = v.group_by(["order", *by, "duration", "fate", "_entry"]).aggregate(
-        n=v.count(), _w=v["_w"].sum()
-    )
+    keys = ["order", *by, "duration", "fate", "_entry"]
+    agg = v.group_by(keys).aggregate(n=v.count(), _w=v["_w"].sum()).order_by(keys)
     return _named_stages(_pull(agg, categorical=True), tr.dataset.stages)
 
 
