@@ -525,9 +525,7 @@ def stage_dwell(
     tr = _resolve(ds, transitions, as_of)
     cfg = tr.dataset.stages
     by = as_list(by)
-    out = dwell_from_counts(
-        dwell_inputs(tr, by), by=by, timeout_factor=timeout_factor, stages=cfg
-    )
+    out = dwell_from_counts(dwell_inputs(tr, by), by=by, timeout_factor=timeout_factor, stages=cfg)
     out.attrs = {
         **tr.attrs,
         "by": by,
