@@ -31,10 +31,11 @@ FIT_AS_OF = "2025-12-31"
 _CHILD = r"""
 import gc, json, os, resource, sys, time, tracemalloc, warnings
 warnings.simplefilter("ignore")
-route, path = sys.argv[1], sys.argv[2]
+route, path, trace = sys.argv[1], sys.argv[2], sys.argv[5] == "1"
 load = os.getloadavg()[0]
 import salesanalytics as sa
-tracemalloc.start()
+if trace:
+    tracemalloc.start()
 steps, cpu = {}, {}
 t0, c0 = time.perf_counter(), time.process_time()
 if route == "duckdb":
@@ -48,12 +49,14 @@ else:
     opps["status"] = opps["stage"].map({"won": "won", "lost": "lost"}).fillna("open")
     ds = sa.Dataset(stages=sa.load_stages("default"), opportunities=opps, stage_history=hist)
 steps["read"], cpu["read"] = time.perf_counter() - t0, time.process_time() - c0
+print(json.dumps({"read": [steps["read"], cpu["read"]]}), file=sys.stderr, flush=True)
 
 
 def step(name, fn):
     t, c = time.perf_counter(), time.process_time()
     out = fn()
     steps[name], cpu[name] = time.perf_counter() - t, time.process_time() - c
+    print(json.dumps({name: [steps[name], cpu[name]]}), file=sys.stderr, flush=True)
     return out
 
 
@@ -67,7 +70,7 @@ m = step(
     lambda: sa.StageProbabilityModel(by="channel").fit(ds, as_of=sys.argv[4]),
 )
 total, total_cpu = time.perf_counter() - t0, time.process_time() - c0
-peak = tracemalloc.get_traced_memory()[1] / 2**30
+peak = tracemalloc.get_traced_memory()[1] / 2**30 if trace else None
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 print(json.dumps({"steps": steps, "cpu": cpu, "total": total, "total_cpu": total_cpu,
                   "load": load, "python_gib": peak, "rss_gib": rss,
@@ -75,20 +78,22 @@ print(json.dumps({"steps": steps, "cpu": cpu, "total": total, "total_cpu": total
 """
 
 
-def _route(route: str, path: Path, timeout: float) -> dict:
+def _route(route: str, path: Path, timeout: float, *, trace: bool = False) -> dict:
+    """One route in a fresh interpreter; ``trace``: Python's peak by tracemalloc (which
+    slows allocation-heavy code, so the timed runs go without it)."""
     try:
         out = subprocess.run(
-            [sys.executable, "-c", _CHILD, route, str(path), AS_OF, FIT_AS_OF],
+            [sys.executable, "-c", _CHILD, route, str(path), AS_OF, FIT_AS_OF, str(int(trace))],
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
+    except subprocess.TimeoutExpired as stopped:
+        return {"error": f"did not finish in {timeout:.0f} s", "reached": _reached(stopped.stderr)}
     if out.returncode:
         last = (out.stderr.strip().splitlines() or ["?"])[-1]
-        return {"error": f"failed ({last[:120]})"}
+        return {"error": f"failed ({last[:120]})", "reached": _reached(out.stderr)}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -125,9 +130,18 @@ def run(
             path, counts = files[size]
             r = _route(route, path, timeout=3600)
             print(route, counts, r, flush=True)
+            if route == "duckdb" and "error" not in r:  # Python's own peak, a second run
+                traced = _route(route, path, timeout=3600, trace=True)
+                print("traced", traced, flush=True)
+                r["python_gib"] = traced.get("python_gib")
             label = f"{counts['stage_history']:,}"
             if "error" in r:
-                rows.append(f"| {route} | {label} | {r['error']} ||||||||||")
+                done = ", ".join(
+                    f"{k} {w:.0f} s ({c:.0f} CPU)" for k, (w, c) in r.get("reached", {}).items()
+                )
+                rows.append(
+                    f"| {route} | {label} | {r['error']}; finished: {done or 'nothing'} ||||||||||"
+                )
                 continue
             s, c = r["steps"], r["cpu"]
             cells = " | ".join(
@@ -136,7 +150,7 @@ def run(
             )
             rows.append(
                 f"| {route} | {label} | {cells} | {r['total']:.1f} | {r['total_cpu']:.1f} | "
-                f"{r['load']:.1f} | {r['python_gib']:.2f} | {r['rss_gib']:.2f} |"
+                f"{r['load']:.1f} | {_gib(r.get('python_gib'))} | {r['rss_gib']:.2f} |"
             )
     body = (
         f"Command: `python3 tasks.py bench engines`. Machine: {machine()}.\n"
@@ -147,10 +161,29 @@ def run(
         f"fitted as of {FIT_AS_OF}; one run each in a fresh interpreter (DuckDB: 2 threads, "
         "memory_limit 3GB). Each step: wall seconds (CPU seconds of the process, all "
         "threads). Load: the 1-minute load average when the route started (2 cores: above 2, "
-        "other work shared them). Python peak: tracemalloc; max RSS includes DuckDB's own "
-        "buffers.\n\n" + "\n".join(rows)
+        "other work shared them). Python peak: tracemalloc, in a second DuckDB run (tracing "
+        "slows allocation-heavy code); pandas: not traced, its max RSS is its Python memory. "
+        "Max RSS includes DuckDB's own buffers.\n\n" + "\n".join(rows)
     )
     return "Engines: DuckDB vs pandas on a generated history (issue 16)", body
+
+
+def _reached(stderr) -> dict:
+    """The steps a stopped route finished: {step: [wall, cpu]} from its progress lines."""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode(errors="replace")
+    done = {}
+    for line in (stderr or "").splitlines():
+        if line.startswith("{"):
+            try:
+                done.update(json.loads(line))
+            except ValueError:
+                pass
+    return done
+
+
+def _gib(v) -> str:
+    return "-" if v is None else f"{v:.2f}"
 
 
 def _data_file(path: Path | None, tmp: str, size: int) -> tuple[Path, dict]:
