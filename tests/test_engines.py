@@ -293,3 +293,68 @@ def test_warehouse_report_runs_in_engine(tmp_path):
     funnel = pd.read_csv(folder / "tables" / "funnel_cohort.csv")
     assert funnel["reached"].iloc[0] > 50_000
     assert peak_mib < 1200, f"report kernel peaked at {peak_mib:.0f} MiB"
+
+
+def test_engine_transitions_regressions_repeats_and_reopened_deals():
+    """Deals whose stage order falls back take the slower path; same visits as pandas."""
+    day = pd.Timestamp("2025-01-01")
+    rows = [
+        ("O1", "prospect", 0), ("O1", "contacted", 2), ("O1", "prospect", 4),
+        ("O1", "contacted", 6), ("O1", "won", 8),
+        ("O2", "prospect", 0), ("O2", "lost", 3), ("O2", "prospect", 5), ("O2", "contacted", 7),
+        ("O3", "prospect", 0), ("O3", "contacted", 1), ("O3", "proposal", 2),
+    ]  # fmt: skip
+    hist = pd.DataFrame(
+        [(o, s, day + pd.Timedelta(days=d)) for o, s, d in rows],
+        columns=["opportunity_id", "stage", "entered_at"],
+    )
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2", "O3"],
+            "owner": ["Ana", "Ben", "Ana"],
+            "created_at": [day] * 3,
+            "stage": ["won", "contacted", "proposal"],
+            "channel": ["web", "web", "event"],
+            "amount": [100.0, 200.0, 300.0],
+            "closed_at": [day + pd.Timedelta(days=8), pd.NaT, pd.NaT],
+        }
+    )
+    frames = {"opportunities": opps, "stage_history": hist}
+    ds = sa.read_dataset(frames)
+    eds = sa.read_dataset(frames, engine="duckdb")
+    cols = ["opportunity_id", "stage", "visit", "entered_at", "next_stage", "outcome"]
+    key = ["opportunity_id", "entered_at"]
+    for reentry in ("all", "first", "last"):
+        a = sa.stage_transitions(ds, as_of="2025-01-31", reentry=reentry)[cols]
+        b = sa.stage_transitions(eds, as_of="2025-01-31", reentry=reentry).to_pandas()[cols]
+        same(a.sort_values(key), b.sort_values(key))
+    t = sa.stage_transitions(eds, as_of="2025-01-31").to_pandas().sort_values(key)
+    o1 = t[t["opportunity_id"] == "O1"]
+    assert o1["visit"].tolist() == [1, 1, 2, 2]
+    assert o1["outcome"].tolist() == ["advanced", "regressed", "advanced", "won"]
+    o2 = t[t["opportunity_id"] == "O2"]
+    assert o2["outcome"].tolist() == ["lost", "advanced", "open"]
+    # the funnel follows each deal's last visit: O2 is open at contacted again, O1 won
+    f = sa.funnel_summary(eds, as_of="2025-01-31").set_index("stage")
+    assert f.loc["contacted", ["reached", "open_here", "won"]].tolist() == [3, 1, 1]
+    same(sa.funnel_summary(ds, as_of="2025-01-31"), sa.funnel_summary(eds, as_of="2025-01-31"))
+
+
+def test_weighted_kaplan_meier_equals_one_row_per_visit():
+    """The dwell finishing step counts identical visits once, with their number."""
+    from salesanalytics.funnel.dwell import km_quantile
+
+    rng = np.random.default_rng(3)
+    d = rng.integers(1, 6, 200).astype(float)
+    obs = rng.random(200) < 0.7
+    frame = pd.DataFrame({"d": d, "o": obs}).value_counts().reset_index()
+    for q, expected in ((0.1, 1.0), (0.2, 2.0), (0.5, 4.0), (0.7, 5.0)):
+        got = km_quantile(
+            frame["d"].to_numpy(), frame["o"].to_numpy(), q, weights=frame["count"].to_numpy()
+        )
+        assert got == km_quantile(d, obs, q) == expected
+    # hand-computed: 4 visits, two done at day 1 -> S(1) = 1 - 2/4 = 0.5 -> median 1
+    assert (
+        km_quantile(np.array([1.0, 3.0]), np.array([True, False]), 0.5, weights=np.array([2, 2]))
+        == 1.0
+    )

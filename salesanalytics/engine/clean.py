@@ -18,6 +18,8 @@ and the masking of phones and e-mails (the engine never returns those columns).
 
 from __future__ import annotations
 
+import string
+
 import pandas as pd
 
 from ..clean.headers import map_headers
@@ -94,7 +96,79 @@ def _stage(col, cfg: StageConfig):
     lookup = {k: v for k, v in lookup.items() if v is not None}
     if not lookup:
         return ibis.null("string")
+    if all(k == v for k, v in lookup.items()) and len(lookup) == sum(
+        v is not None for v in values
+    ):  # every value is already a stage key: nothing to map, row by row
+        return raw
     return raw.substitute(lookup, else_=ibis.null("string"))
+
+
+#: A category column with more distinct values than this is cleaned row by row.
+FEW_VALUES = 1000
+
+
+def _category(t, name: str):
+    """A category column cleaned like :func:`_text`, but the cleaning runs on its distinct
+    values only (computed in the engine, so trimming and case rules are the engine's own)
+    and is mapped back only where it changes a value: an already clean column costs
+    nothing per row. Columns with many distinct values are cleaned row by row."""
+    import ibis
+
+    col = t[name]
+    values = t.select(_v=col.cast("string")).distinct().limit(FEW_VALUES + 1)
+    pairs = values.mutate(_c=_text(values["_v"])).to_pyarrow()
+    if pairs.num_rows > FEW_VALUES:
+        return _text(col)
+    raw, clean = pairs["_v"].to_pylist(), pairs["_c"].to_pylist()
+    changed = {r: c for r, c in zip(raw, clean) if r is not None and r != c}
+    s = col.cast("string")
+    if not changed:
+        return s
+    return ibis.cases(
+        *[
+            (s == r, ibis.null("string") if c is None else ibis.literal(c, type="string"))
+            for r, c in changed.items()
+        ],
+        else_=s,
+    )
+
+
+def mapped(t, table: str) -> tuple[object, list[str]]:
+    """The raw table with its headers renamed to the canonical names; notes."""
+    spec = TABLES[table]
+    _, mapping, notes = map_headers(pd.DataFrame(columns=list(t.columns)), spec)
+    t = t.rename({v: k for k, v in mapping.items() if k != v}) if mapping else t
+    return t, notes
+
+
+def history_core(t, cfg: StageConfig):
+    """The clean stage history's three columns straight from the (renamed) raw table, for
+    the transitions: ``opportunity_id`` as text (trimmed only when some id is padded; the
+    join to the clean opportunities drops the rest), ``order`` the stage's position in
+    the config, ``entered_at``; the rows the cleaning rejects (missing or unknown stage,
+    missing date) are left out, exactly as :func:`clean_table` leaves them."""
+    import ibis
+
+    raw = t["stage"].cast("string")
+    values = raw.name("v").as_table().distinct().to_pyarrow()["v"].to_pylist()
+    order = {k: i for i, k in enumerate(cfg.keys)}
+    lookup = {v: cfg.resolve(v.replace("\u3000", " ")) for v in values if v is not None}
+    lookup = {k: order[v] for k, v in lookup.items() if v is not None}
+    if lookup:
+        pos = raw.substitute(lookup, else_=ibis.null("int64")).cast("int64")
+    else:
+        pos = ibis.null("int64")
+    ident = t["opportunity_id"].cast("string")
+    ws = list(string.whitespace)
+    padded = (ident.left(1).isin(ws) | ident.right(1).isin(ws)).any().execute()
+    # an unpadded raw id either is its clean self or a placeholder, which matches no clean
+    # opportunity id: the join needs no per-row cleaning unless some id is padded
+    h = t.select(
+        opportunity_id=_text(t["opportunity_id"]) if padded else ident,
+        order=pos,
+        entered_at=_datetime(t["entered_at"]),
+    )
+    return h.filter(h["order"].notnull() & h["entered_at"].notnull())
 
 
 def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str]]:
@@ -102,8 +176,7 @@ def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str
     import ibis
 
     spec = TABLES[table]
-    _, mapping, notes = map_headers(pd.DataFrame(columns=list(t.columns)), spec)
-    t = t.rename({v: k for k, v in mapping.items() if k != v}) if mapping else t
+    t, notes = mapped(t, table)
     present = [c for c in spec.names if c in t.columns]
     missing = [c for c in spec.required if c not in t.columns]
     if missing:
@@ -120,7 +193,9 @@ def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str
             casts[name] = _bool(col)
         elif kind == "stage":
             casts[name] = _stage(col, cfg)
-            casts["_stage_raw"] = _text(col)
+            casts["_stage_raw"] = _category(t, name)
+        elif kind == "category":
+            casts[name] = _category(t, name)
         else:
             casts[name] = _text(col)
     t = t.mutate(**casts)
@@ -138,7 +213,13 @@ def clean_table(t, table: str, cfg: StageConfig) -> tuple[object, list, list[str
     t = t.select(*keep)
     if table == "opportunities":
         kinds = {s.key: s.kind for s in cfg.stages}
-        t = t.mutate(status=t["stage"].substitute(kinds, else_=ibis.null("string")))
+        closed = {k: v for k, v in kinds.items() if v != "open"}
+        status = (
+            t["stage"].substitute(closed, else_="open")  # stage is never missing here
+            if set(kinds.values()) <= {"open", "won", "lost"}
+            else t["stage"].substitute(kinds, else_=ibis.null("string"))
+        )
+        t = t.mutate(status=status)
     counts = [(table, rule, col, typed.filter(p).count()) for rule, col, p in rejections]
     return t, counts, notes
 

@@ -343,16 +343,50 @@ def read_engine_dataset(
         ds.rejections[table] = rejections
         ds.notes[table] = notes
         ds.sources[table] = name
-    if ds.stage_history is not None and ds.opportunities is not None:
-        from .clean import known_opportunities
-
-        ds.stage_history, rej = known_opportunities(ds.stage_history, ds.opportunities)
-        ds.rejections["stage_history"].append(rej)
-    for table in ds.tables:  # cleaned once, kept in the engine
-        setattr(ds, table, _materialise(getattr(ds, table), backend))
     if ds.opportunities is None:
         raise ValueError("the engine dataset needs an opportunities table")
+    # opportunities and leads are cleaned once and kept in the engine (with an integer key
+    # on DuckDB, so that joins and windows over the history compare numbers, not text);
+    # the (large) stage history stays a lazy expression: its only heavy reader, the
+    # transitions, projects the three columns it needs and is itself kept
+    keyed = _keyed(ds.opportunities, backend)
+    ds.cache["keyed_opportunities"] = keyed
+    ds.opportunities = keyed.drop("_oid")
+    if ds.leads is not None:
+        ds.leads = _materialise(ds.leads, backend)
+    if ds.stage_history is not None:
+        from .clean import history_core, known_opportunities, mapped
+
+        ds.cache["history_core"] = history_core(
+            mapped(backend.table(ds.sources["stage_history"]), "stage_history")[0], cfg
+        )
+        ds.stage_history, rej = known_opportunities(ds.stage_history, ds.opportunities)
+        ds.rejections["stage_history"].append(rej)
+        if getattr(backend, "name", "") != "duckdb":
+            ds.stage_history = _materialise(ds.stage_history, backend)
     return ds
+
+
+def _keyed(o, backend):
+    """Opportunities kept in the engine with ``_oid`` (see :func:`_with_key`)."""
+    if getattr(backend, "name", "") == "duckdb":  # the kept table's row ids: no sort
+        name = _materialise(o, backend).get_name().rsplit(".", 1)[-1]
+        backend.con.execute(
+            f'CREATE TEMP VIEW "{name}_keyed" AS SELECT *, CAST(rowid AS BIGINT) AS _oid '
+            f'FROM "{name}"'
+        )
+        return backend.table(f"{name}_keyed")
+    return _materialise(_with_key(o, backend), backend)
+
+
+def _with_key(o, backend):
+    """Opportunities with ``_oid``: a row number on DuckDB, the id itself elsewhere (a
+    global row number would move a distributed table onto one worker)."""
+    import ibis
+
+    if getattr(backend, "name", "") == "duckdb":
+        return o.mutate(_oid=ibis.row_number().cast("int64"))
+    return o.mutate(_oid=o["opportunity_id"])
 
 
 def _list_tables(backend) -> set[str]:
@@ -363,13 +397,21 @@ def _list_tables(backend) -> set[str]:
 
 
 def _materialise(t, backend):
-    """Cleaned once: DuckDB and Spark keep the cleaned table (temporary, in the engine)."""
+    """Computed once: DuckDB and Spark keep the table (temporary, in the engine)."""
     name = getattr(backend, "name", "")
     if name == "duckdb":
         return backend.create_table(f"_sa_clean_{next(_SEQ)}", t, temp=True)
     if name == "pyspark":
         return t.cache()
     return t
+
+
+def _release(t, backend) -> None:
+    """Drop a temporary table made by :func:`_materialise` (DuckDB; a no-op elsewhere)."""
+    if getattr(backend, "name", "") == "duckdb":
+        name = t.get_name().rsplit(".", 1)[-1]
+        if name.startswith("_sa_clean_"):
+            backend.con.execute(f'DROP TABLE IF EXISTS "{name}"')
 
 
 _SEQ = __import__("itertools").count()

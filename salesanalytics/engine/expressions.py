@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from ..funnel._common import SEGMENTS, as_list, as_of_ts, order_stages, wilson
-from ..funnel.dwell import km_quantile
+from ..funnel.dwell import dwell_from_counts
+from ..funnel.leads import conversion_from_counts
+from ..funnel.summary import period_from_counts
 from ..funnel.transitions import COUNTING_RULES
 
 __all__ = [
@@ -39,21 +41,41 @@ _DAY = 86400.0
 
 @dataclass
 class EngineTransitions:
-    """Stage visits as a lazy Ibis table (one row per deal and open-stage visit).
+    """Stage visits kept in the engine (one row per deal and open-stage visit).
 
-    ``table`` is the expression, ``attrs`` the same counting rules as the pandas table;
-    ``to_pandas()`` brings every row back (only for data that fit in memory).
+    ``core`` is the computed table (integer deal key ``_oid`` and stage ``order``, kept in
+    the engine once); ``table`` the public lazy view with ids, stage names and segment
+    columns; ``attrs`` the same counting rules as the pandas table; ``to_pandas()`` brings
+    every row back (only for data that fit in memory).
     """
 
-    table: object
+    core: object
     attrs: dict
     dataset: object = field(repr=False)
     as_of: pd.Timestamp = None
     _sa_engine = True
 
     @property
+    def opportunities(self):
+        """The dataset's opportunities with the integer key ``_oid``."""
+        return keyed_opportunities(self.dataset)
+
+    @property
+    def table(self):
+        """The transitions as the pandas table has them (a lazy join on ``core``)."""
+        return _public(self)
+
+    @property
     def columns(self) -> list[str]:
         return list(self.table.columns)
+
+    def segmented(self, cols) -> object:
+        """``core`` with the opportunity columns ``cols`` joined (nothing joined if none)."""
+        cols = [c for c in cols if c not in self.core.columns]
+        if not cols:
+            return self.core
+        o = self.opportunities.select("_oid", *cols)
+        return self.core.inner_join(o, "_oid")
 
     def to_pandas(self) -> pd.DataFrame:
         out = self.table.order_by(["opportunity_id", "entered_at", "order"]).to_pandas()
@@ -61,7 +83,48 @@ class EngineTransitions:
         return out
 
     def __len__(self) -> int:
-        return int(self.table.count().execute())
+        return int(self.core.count().execute())
+
+
+def keyed_opportunities(ds):
+    """Opportunities with ``_oid`` (kept in the engine by ``read_dataset``)."""
+    if "keyed_opportunities" not in ds.cache:
+        from .connect import _keyed
+
+        ds.cache["keyed_opportunities"] = _keyed(ds.opportunities, ds.backend)
+    return ds.cache["keyed_opportunities"]
+
+
+def _stage_names(order_col, cfg):
+    import ibis
+
+    return order_col.substitute(dict(enumerate(cfg.keys)), else_=ibis.null("string"))
+
+
+def _segment_cols(o) -> list[str]:
+    extra = ("created_at", "amount", "status", "loss_reason")
+    return [c for c in (*SEGMENTS, *extra) if c in o.columns]
+
+
+def _public(tr: EngineTransitions):
+    cfg = tr.dataset.stages
+    c = tr.core
+    o = tr.opportunities
+    seg = _segment_cols(o)
+    t = c.inner_join(o.select("_oid", "opportunity_id", *seg), "_oid")
+    return t.select(
+        "opportunity_id",
+        stage=_stage_names(t["order"], cfg),
+        order=t["order"],
+        visit=t["visit"],
+        entered_at=t["entered_at"],
+        exited_at=t["exited_at"],
+        next_stage=_stage_names(t["next_order"], cfg),
+        dwell_days=t["dwell_days"],
+        outcome=t["outcome"],
+        censored=t["censored"],
+        **{c_: t[c_] for c_ in seg},
+    )
 
 
 def _lit_ts(ts: pd.Timestamp):
@@ -92,7 +155,8 @@ def default_as_of(ds, as_of) -> pd.Timestamp:
 
 
 def history(ds):
-    """The stage history; without one, the coarse history derived from opportunities."""
+    """The stage history (id, stage, entered_at); without one, the coarse history derived
+    from opportunities."""
     import ibis
 
     if ds.stage_history is not None:
@@ -113,8 +177,17 @@ def history(ds):
 
 
 def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
-    """Engine twin of :func:`salesanalytics.stage_transitions` (a lazy table)."""
+    """Engine twin of :func:`salesanalytics.stage_transitions` (kept in the engine).
+
+    One window pass over the history (per deal, by entry time): the next stage's order and
+    entry time. Deals whose stage order only ever rises (nearly all) need nothing more:
+    each stage is visited once and the last open-stage visit is the one followed by a
+    closed stage or nothing. The few others (regressions, repeats) get their visit numbers
+    and last visit from windows over their own rows only.
+    """
     import ibis
+
+    from .connect import _materialise, _release
 
     if reentry not in ("all", "first", "last"):
         raise ValueError("reentry must be 'all', 'first' or 'last'")
@@ -125,57 +198,74 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         return ds.cache[key]
     order = {k: i for i, k in enumerate(cfg.keys)}
     n_open = len(cfg.open_keys)
-    h = history(ds)
+    won, lost = order[cfg.won], order[cfg.lost]
+    ko = keyed_opportunities(ds).select("opportunity_id", "_oid")
+    if "history_core" in ds.cache:  # id, stage order, entered_at; read lean from the raw
+        h = ds.cache["history_core"]
+    else:
+        h = history(ds)
+        h = h.select(
+            "opportunity_id",
+            "entered_at",
+            order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"),
+        )
     h = h.filter(h["entered_at"] <= _lit_ts(t_as_of))  # point in time: nothing after as_of
-    h = h.mutate(order=h["stage"].substitute(order, else_=ibis.null("int64")).cast("int64"))
-    w = ibis.window(group_by=h["opportunity_id"], order_by=[h["entered_at"], h["order"]])
-    h = h.mutate(
-        next_stage=h["stage"].lead().over(w),
-        next_order=h["order"].lead().over(w),
-        exited_at=h["entered_at"].lead().over(w),
+    h = h.inner_join(ko, "opportunity_id")  # known deals only, by their integer key
+    h = h.select("_oid", "entered_at", "order")
+    w = ibis.window(group_by=h["_oid"], order_by=[h["entered_at"], h["order"]])
+    base = h.mutate(next_order=h["order"].lead().over(w), exited_at=h["entered_at"].lead().over(w))
+    base = _materialise(base, ds.backend)
+    # deals whose order does not strictly rise: regressions, repeats, reopened deals
+    odd = base.filter(base["next_order"] <= base["order"]).select("_oid").distinct()
+    op = base.filter(base["order"] < n_open)
+    plain = op.anti_join(odd, "_oid")
+    plain = plain.mutate(
+        visit=ibis.literal(1, type="int64"),
+        _last=plain["next_order"].isnull() | (plain["next_order"] >= n_open),
     )
-    h = h.filter(h["order"] < n_open)
-    outcome = ibis.cases(
-        (h["next_stage"].isnull(), "open"),
-        (h["next_stage"] == cfg.won, "won"),
-        (h["next_stage"] == cfg.lost, "lost"),
-        (h["next_order"] < h["order"], "regressed"),
-        (h["next_order"] == h["order"] + 1, "advanced"),
-        else_="skipped",
-    )
-    end = h["exited_at"].epoch_seconds().cast("float64").coalesce(ibis.literal(_epoch(t_as_of)))
+    rest = op.semi_join(odd, "_oid")
     wv = ibis.window(
-        group_by=[h["opportunity_id"], h["stage"]], order_by=[h["entered_at"], h["order"]]
+        group_by=[rest["_oid"], rest["order"]], order_by=[rest["entered_at"], rest["order"]]
     )
-    h = h.mutate(
-        outcome=outcome,
-        censored=h["next_stage"].isnull(),
-        dwell_days=(end - h["entered_at"].epoch_seconds().cast("float64")) / _DAY,
+    rest = rest.mutate(
         visit=(ibis.row_number().over(wv) + 1).cast("int64"),
-        n_visits=h["opportunity_id"]
-        .count()
-        .over(ibis.window(group_by=[h["opportunity_id"], h["stage"]])),
+        n_visits=rest["_oid"].count().over(ibis.window(group_by=[rest["_oid"], rest["order"]])),
     )
     if reentry == "first":
-        h = h.filter(h["visit"] == 1)
+        rest = rest.filter(rest["visit"] == 1)
     elif reentry == "last":
-        h = h.filter(h["visit"] == h["n_visits"])
-    o = ds.opportunities
-    extra = ("created_at", "amount", "status", "loss_reason")
-    seg = [c for c in (*SEGMENTS, *extra) if c in o.columns]
-    h = h.select(
-        "opportunity_id",
-        "stage",
+        rest = rest.filter(rest["visit"] == rest["n_visits"])
+    wl = ibis.window(
+        group_by=rest["_oid"],
+        order_by=[rest["entered_at"].desc(), rest["order"].desc(), rest["visit"].desc()],
+    )
+    rest = rest.mutate(_last=ibis.row_number().over(wl) == 0).drop("n_visits")
+    cols = ["_oid", "order", "visit", "entered_at", "exited_at", "next_order", "_last"]
+    t = plain.select(*cols).union(rest.select(*cols))
+    nxt = t["next_order"]
+    outcome = ibis.cases(
+        (nxt.isnull(), "open"),
+        (nxt == won, "won"),
+        (nxt == lost, "lost"),
+        (nxt < t["order"], "regressed"),
+        (nxt == t["order"] + 1, "advanced"),
+        else_="skipped",
+    )
+    end = t["exited_at"].epoch_seconds().cast("float64").coalesce(ibis.literal(_epoch(t_as_of)))
+    t = t.select(
+        "_oid",
         "order",
         "visit",
         "entered_at",
         "exited_at",
-        "next_stage",
-        "dwell_days",
-        "outcome",
-        "censored",
+        "next_order",
+        dwell_days=(end - t["entered_at"].epoch_seconds().cast("float64")) / _DAY,
+        outcome=outcome,
+        censored=nxt.isnull(),
+        _last=t["_last"],
     )
-    t = h.left_join(o.select("opportunity_id", *seg), "opportunity_id").drop("opportunity_id_right")
+    core = _materialise(t, ds.backend)
+    _release(base, ds.backend)
     attrs = {
         "as_of": str(t_as_of.date()),
         "reentry": reentry,
@@ -189,9 +279,7 @@ def transitions(ds, *, as_of=None, reentry: str = "all") -> EngineTransitions:
         else "",
         "engine": ds.engine,
     }
-    from .connect import _materialise
-
-    ds.cache[key] = EngineTransitions(_materialise(t, ds.backend), attrs, ds, t_as_of)
+    ds.cache[key] = EngineTransitions(core, attrs, ds, t_as_of)
     return ds.cache[key]
 
 
@@ -199,17 +287,6 @@ def _resolve(ds, transitions_, as_of) -> EngineTransitions:
     if transitions_ is not None:
         return transitions_
     return transitions(ds, as_of=as_of)
-
-
-def _last_visit(t):
-    """The transitions with ``_last`` = True on each deal's last visit (its current fate)."""
-    import ibis
-
-    w = ibis.window(
-        group_by=t["opportunity_id"],
-        order_by=[t["entered_at"].desc(), t["order"].desc(), t["visit"].desc()],
-    )
-    return t.mutate(_last=ibis.row_number().over(w) == 0)
 
 
 def _pull(expr, *, categorical: bool = False) -> pd.DataFrame:
@@ -259,7 +336,7 @@ def funnel_summary(
     if missing:
         raise ValueError(f"unknown segment column(s) {missing}; available: {tr.columns}")
     if mode == "cohort":
-        out = _cohort(tr.table, cfg, by, period, start, skipped, alpha)
+        out = _cohort(tr, cfg, by, period, start, skipped, alpha)
     else:
         out = _period(tr, cfg, by, period or "M", alpha)
     out.attrs = {
@@ -301,11 +378,22 @@ def _period_label(year, part, period: str) -> pd.Series:
     return pd.Series(out, index=y.index, dtype=object)
 
 
-def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
+def _cohort(tr: EngineTransitions, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
+    """Per deal in the engine (furthest stage, final fate and stage), deals counted by
+    those and the segment; the (few) count rows are spread over the stages in pandas."""
     import ibis
 
     n_open = len(cfg.open_keys)
-    d = t
+    c = tr.core
+    deals = c.group_by("_oid").aggregate(
+        max_order=c["order"].max(),
+        final=ibis.ifelse(c["_last"], c["outcome"], ibis.null("string")).max(),
+        final_order=ibis.ifelse(c["_last"], c["order"], ibis.null("int64")).max(),
+    )
+    need = [*by, *(["created_at"] if period or start is not None else [])]
+    d = deals
+    if need:
+        d = deals.inner_join(tr.opportunities.select("_oid", *need), "_oid")
     if start is not None:
         d = d.filter(d["created_at"] >= _lit_ts(pd.Timestamp(start)))
     cohort_cols = []
@@ -313,29 +401,37 @@ def _cohort(t, cfg, by, period, start, skipped, alpha) -> pd.DataFrame:
         d = d.mutate(**_period_parts(d["created_at"], period))
         cohort_cols = ["_py", "_pp"]
     keys = by + cohort_cols
-    d = _last_visit(d)
-    deals = d.group_by(["opportunity_id", *keys]).aggregate(
-        max_order=d["order"].max(),
-        final=ibis.ifelse(d["_last"], d["outcome"], ibis.null("string")).max(),
-        final_order=ibis.ifelse(d["_last"], d["order"], ibis.null("int64")).max(),
-    )
-    stages = ibis.memtable(pd.DataFrame({"_s": np.arange(n_open, dtype="int64")}))
-    x = deals.cross_join(stages)
-    won = x["final"] == "won"
+    fate = ["max_order", "final", "final_order"]
     if skipped == "reached":
-        x = x.filter((x["max_order"] >= x["_s"]) | won)
+        g = _pull(d.group_by([*keys, *fate]).aggregate(n=d.count()))
     else:
-        entered = d.select("opportunity_id", _s=d["order"]).distinct()
-        x = x.semi_join(entered, ["opportunity_id", "_s"])
-    won = x["final"] == "won"
-    agg = x.group_by(["_s", *keys]).aggregate(
-        reached=x.count(),
-        advanced=((x["max_order"] > x["_s"]) | won).cast("int64").sum(),
-        lost_here=((x["final"] == "lost") & (x["final_order"] == x["_s"])).cast("int64").sum(),
-        open_here=((x["final"] == "open") & (x["final_order"] == x["_s"])).cast("int64").sum(),
-        won=won.cast("int64").sum(),
-    )
-    out = _pull(agg)
+        entered = c.select("_oid", _s=c["order"]).distinct()
+        x = entered.inner_join(d, "_oid")
+        g = _pull(x.group_by(["_s", *keys, *fate]).aggregate(n=x.count()))
+    parts = []
+    for s_ in range(n_open):
+        if skipped == "reached":
+            sub = g[(g["max_order"] >= s_) | (g["final"] == "won")]
+        else:
+            sub = g[g["_s"] == s_]
+        won = (sub["final"] == "won").to_numpy(bool)
+        here = (sub["final_order"] == s_).to_numpy(bool)
+        n = sub["n"].to_numpy(np.int64)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "_s": np.full(len(sub), s_, dtype=np.int64),
+                    **{k: sub[k].to_numpy() for k in keys},
+                    "reached": n,
+                    "advanced": n * ((sub["max_order"].to_numpy() > s_) | won),
+                    "lost_here": n * ((sub["final"] == "lost").to_numpy(bool) & here),
+                    "open_here": n * ((sub["final"] == "open").to_numpy(bool) & here),
+                    "won": n * won,
+                }
+            )
+        )
+    agg = pd.concat(parts, ignore_index=True)
+    out = agg.groupby(["_s", *keys], dropna=False, sort=False).sum().reset_index()
     if period:
         out["cohort"] = _period_label(out["_py"], out["_pp"], period)
         out = out.drop(columns=cohort_cols)
@@ -382,7 +478,6 @@ def _period(tr: EngineTransitions, cfg, by, period, alpha) -> pd.DataFrame:
         n=t.count(), dwell_sum=t["dwell_days"].sum(), exp_sum=t["_exp"].sum()
     )
     a = _pull(agg)
-    as_of = pd.Timestamp(tr.attrs["as_of"])
     freq = {"M": "M", "Q": "Q", "Y": "Y", "A": "Y"}[period]
 
     def to_period(y, p):
@@ -391,72 +486,31 @@ def _period(tr: EngineTransitions, cfg, by, period, alpha) -> pd.DataFrame:
 
     a["_entry"] = to_period(a["_e_py"], a["_e_pp"])
     a["_exit"] = to_period(a["_x_py"], a["_x_pp"])
-    periods = pd.period_range(a["_entry"].min(), as_of.to_period(freq), freq=freq)
-    grid = pd.MultiIndex.from_product(
-        [
-            *(pd.Index(sorted(a[k].dropna().unique()), name=k) for k in keys),
-            pd.Index(periods, name="period"),
-        ]
-    )
-
-    def count(mask, col, value="n"):
-        s = a[mask].groupby([*keys, col], observed=True)[value].sum()
-        s.index = s.index.set_names([*keys, "period"])
-        return s.reindex(grid, fill_value=0)
-
-    exited = a["_exit"].notna()
-    out = pd.DataFrame(
-        {
-            "new": count(pd.Series(True, index=a.index), "_entry"),
-            "advanced": count(exited & a["outcome"].isin(ADVANCED), "_exit"),
-            "lost": count(exited & (a["outcome"] == "lost"), "_exit"),
-            "regressed": count(exited & (a["outcome"] == "regressed"), "_exit"),
-        }
-    ).astype("int64")
-    moved = out["new"] - out["advanced"] - out["lost"] - out["regressed"]
-    out["closing"] = moved.groupby(level=keys, sort=False).cumsum()
-    out["opening"] = out["closing"] - moved
-    dsum = a[exited].groupby([*keys, "_exit"], observed=True)[["dwell_sum", "n"]].sum()
-    dw = dsum["dwell_sum"] / dsum["n"]
-    dw.index = dw.index.set_names([*keys, "period"])
-    out["mean_dwell_exits"] = dw.reindex(grid)
-    still = []
-    for p in periods:
-        inside = (a["_entry"] <= p) & (a["_exit"].isna() | (a["_exit"] > p))
-        still.append(a[inside].groupby(keys, observed=True)["exp_sum"].sum().rename(p))
-    exp = pd.concat(still, axis=1).stack()
-    exp.index = exp.index.set_names([*keys, "period"])
-    out["expected_amount"] = exp.reindex(grid).fillna(0.0)
-    out = out.reset_index()
-    out["period"] = out["period"].astype(str)
-    resolved = out["advanced"] + out["lost"]
-    out["conversion"] = out["advanced"] / resolved.where(resolved > 0)
-    out["conversion_low"], out["conversion_high"] = wilson(out["advanced"], resolved, alpha)
-    cols = [
-        *by,
-        "period",
-        "stage",
-        "opening",
-        "new",
-        "advanced",
-        "lost",
-        "regressed",
-        "closing",
-        "conversion",
-        "conversion_low",
-        "conversion_high",
-        "mean_dwell_exits",
-        "expected_amount",
-    ]
-    return order_stages(out[cols], cfg, *by, "period")
+    as_of = pd.Timestamp(tr.attrs["as_of"])
+    return period_from_counts(a, by=by, period=freq, as_of=as_of, alpha=alpha, stages=cfg)
 
 
 # ------------------------------------------------------------------ dwell
 def dwell_inputs(tr: EngineTransitions, by: list[str]) -> pd.DataFrame:
     """Visits grouped by stage, segment, dwell and censoring: the Kaplan-Meier inputs."""
-    t = tr.table
-    agg = t.group_by(["stage", *by, "dwell_days", "censored"]).aggregate(n=t.count())
-    return _pull(agg, categorical=True)
+    t = tr.segmented(by)
+    agg = t.group_by(["order", *by, "dwell_days", "censored"]).aggregate(n=t.count())
+    return _named_stages(_pull(agg, categorical=True), tr.dataset.stages)
+
+
+def _named_stages(df: pd.DataFrame, cfg) -> pd.DataFrame:
+    """``order`` (an integer column) replaced in place by ``stage``, a categorical of the
+    stage names present, categories sorted (as a pulled text column is)."""
+    o = df["order"].to_numpy(np.int64)
+    present = np.unique(o)
+    names = sorted(cfg.keys[i] for i in present)
+    lut = np.full(len(cfg.keys), -1, dtype=np.int64)
+    for i in present:
+        lut[i] = names.index(cfg.keys[i])
+    stage = pd.Categorical.from_codes(lut[o], categories=names)
+    df = df.rename(columns={"order": "stage"})
+    df["stage"] = stage
+    return df
 
 
 def stage_dwell(
@@ -471,34 +525,7 @@ def stage_dwell(
     tr = _resolve(ds, transitions, as_of)
     cfg = tr.dataset.stages
     by = as_list(by)
-    a = dwell_inputs(tr, by)
-    done = ~a["censored"].astype(bool)
-    w = a["n"].to_numpy(float)
-    stage = a["stage"].astype(object)
-    sums = (a["dwell_days"] * w)[done].groupby(stage[done]).sum()
-    counts = pd.Series(w, index=a.index)[done].groupby(stage[done]).sum()
-    team_mean = sums / counts
-    a["_late"] = a["dwell_days"] > stage.map(team_mean).astype(float) * timeout_factor
-    a["_done"] = done
-    rows = []
-    for key, g in a.groupby(["stage", *by], sort=True, dropna=False, observed=True):
-        key = key if isinstance(key, tuple) else (key,)
-        n = g["n"].to_numpy(np.int64)
-        dur = np.repeat(g["dwell_days"].to_numpy(float), n)
-        obs = np.repeat(g["_done"].to_numpy(bool), n)
-        rows.append(
-            {
-                **dict(zip(["stage", *by], key)),
-                "visits": int(n.sum()),
-                "completed": int(obs.sum()),
-                "open": int((~obs).sum()),
-                "mean_completed": float(dur[obs].mean()) if obs.any() else np.nan,
-                "median": km_quantile(dur, obs, 0.5),
-                "p90": km_quantile(dur, obs, 0.9),
-                "timeout_rate": float((g["_late"].to_numpy(bool) * n).sum() / n.sum()),
-            }
-        )
-    out = order_stages(pd.DataFrame(rows), cfg, *by)
+    out = dwell_from_counts(dwell_inputs(tr, by), by=by, timeout_factor=timeout_factor, stages=cfg)
     out.attrs = {
         **tr.attrs,
         "by": by,
@@ -604,50 +631,14 @@ def conversion_by(ds, *, by="channel", as_of=None, spend: pd.DataFrame | None = 
     out = _pull(g)
     m = _pull(med)
     out = out.merge(m, on=by, how="left")
-    out["won_amount"] = out["won_amount"].fillna(0.0)
-    for c in ("leads", "opportunities", "won", "lost", "open"):
-        out[c] = out[c].astype("int64")
-    out = out[
-        [
-            *by,
-            "leads",
-            "opportunities",
-            "median_days_to_convert",
-            "won",
-            "lost",
-            "open",
-            "won_amount",
-        ]
-    ]
-    out["lead_to_opportunity"] = out["opportunities"] / out["leads"]
-    out["lead_to_opportunity_low"], out["lead_to_opportunity_high"] = wilson(
-        out["opportunities"], out["leads"]
-    )
-    closed = (out["won"] + out["lost"]).astype(float)
-    out["win_rate"] = out["won"] / closed.where(closed > 0)
-    out["win_rate_low"], out["win_rate_high"] = wilson(out["won"], closed)
-    out["lead_to_won"] = out["won"] / out["leads"]
-    if spend is not None:
-        s = spend.groupby(by)["amount"].sum().rename("spend").reset_index()
-        out = out.merge(s, on=by, how="left")
-        out["cost_per_lead"] = out["spend"] / out["leads"]
-        out["cost_per_opportunity"] = out["spend"] / out["opportunities"].astype(float).where(
-            out["opportunities"] > 0
-        )
-        out["cost_per_win"] = out["spend"] / out["won"].astype(float).where(out["won"] > 0)
-    out = out.sort_values(by, kind="mergesort", na_position="last").reset_index(drop=True)
-    out.attrs = {
-        "as_of": str(t.date()),
-        "by": by,
-        "win_rate": "won / (won + lost); open opportunities are not counted as lost",
-        "engine": ds.engine,
-    }
+    out = conversion_from_counts(out, by=by, as_of=t, spend=spend)
+    out.attrs["engine"] = ds.engine
     return out
 
 
 # ------------------------------------------------------------------ calibration counts
 def first_close(tr: EngineTransitions):
-    t = tr.table
+    t = tr.core
     v = t.filter(t["outcome"].isin(["won", "lost"]))["exited_at"].min().execute()
     return pd.NaT if v is None or pd.isna(v) else pd.Timestamp(v)
 
@@ -660,25 +651,26 @@ def visit_counts(
     start: pd.Timestamp | None,
     half_life_days: float | None,
 ) -> pd.DataFrame:
-    """First visit of each deal to each stage, grouped: stage, by, duration, fate, entry, n, w.
+    """First visit of each deal to each stage, grouped: stage, by, duration, fate, entry, n, w
+    (sorted by stage order, ``by``, duration, fate, entry: the same order on every run).
 
     The same quantities as :func:`salesanalytics.calibration.model.stage_visits` (duration
     to the deal's close or to ``as_of``; delayed entry from ``start``; recency weight), counted.
     """
     import ibis
 
-    t = _last_visit(tr.table)
+    t = tr.core
+    closed = t["outcome"].isin(["won", "lost"])
     fate_rows = t.filter(t["_last"]).select(
-        _oid="opportunity_id",
-        fate=ibis.ifelse(t["outcome"].isin(["won", "lost"]), t["outcome"], ibis.null("string")),
+        "_oid",
+        fate=ibis.ifelse(closed, t["outcome"], ibis.null("string")),
         closed_s=ibis.ifelse(
-            t["outcome"].isin(["won", "lost"]),
-            t["exited_at"].epoch_seconds().cast("float64"),
-            ibis.null("float64"),
+            closed, t["exited_at"].epoch_seconds().cast("float64"), ibis.null("float64")
         ),
     )
-    v = t.filter(t["visit"] == 1)
-    v = v.inner_join(fate_rows, v["opportunity_id"] == fate_rows["_oid"])
+    v = tr.segmented(by)
+    v = v.filter(v["visit"] == 1).select("_oid", "order", "entered_at", *by)
+    v = v.inner_join(fate_rows, "_oid")
     entered_s = v["entered_at"].epoch_seconds().cast("float64")
     duration = (v["closed_s"].coalesce(ibis.literal(_epoch(as_of))) - entered_s) / _DAY
     duration = ibis.greatest(duration, 0.0)
@@ -694,17 +686,16 @@ def visit_counts(
     )
     v = v.mutate(duration=duration, _entry=entry, _w=weight)
     v = v.filter((v["duration"] > v["_entry"]) | (v["_entry"] == 0))
-    agg = v.group_by(["stage", *by, "duration", "fate", "_entry"]).aggregate(
-        n=v.count(), _w=v["_w"].sum()
-    )
-    return _pull(agg, categorical=True)
+    keys = ["order", *by, "duration", "fate", "_entry"]
+    agg = v.group_by(keys).aggregate(n=v.count(), _w=v["_w"].sum()).order_by(keys)
+    return _named_stages(_pull(agg, categorical=True), tr.dataset.stages)
 
 
 def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
     """Per stage: visits grouped by dwell, exit kind and delayed entry; forward next stages."""
     import ibis
 
-    t = tr.table
+    t = tr.core
     kind = t["outcome"].substitute(
         {
             "advanced": "forward",
@@ -725,7 +716,12 @@ def exit_counts(tr: EngineTransitions, *, start: pd.Timestamp | None) -> tuple:
     )
     t = t.mutate(_kind=kind, _entry=entry)
     t = t.filter((t["dwell_days"] > t["_entry"]) | (t["_entry"] == 0))
-    exits = t.group_by(["stage", "dwell_days", "_kind", "_entry"]).aggregate(n=t.count())
+    exits = t.group_by(["order", "dwell_days", "_kind", "_entry"]).aggregate(n=t.count())
     fwd = t.filter(t["_kind"] == "forward")
-    nxt = fwd.group_by(["stage", "next_stage"]).aggregate(n=fwd.count())
-    return _pull(exits, categorical=True), _pull(nxt)
+    nxt = fwd.group_by(["order", "next_order"]).aggregate(n=fwd.count())
+    cfg = tr.dataset.stages
+    nxt = _pull(nxt)
+    nxt.insert(0, "stage", [cfg.keys[int(i)] for i in nxt["order"]])
+    nxt.insert(1, "next_stage", [cfg.keys[int(i)] for i in nxt["next_order"]])
+    nxt = nxt[["stage", "next_stage", "n"]]
+    return _named_stages(_pull(exits, categorical=True), cfg), nxt

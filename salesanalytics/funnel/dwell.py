@@ -7,6 +7,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..engine.connect import is_engine
+from ..stages import load_stages
 from ..view import View, view_as_of
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
@@ -14,18 +15,81 @@ from .transitions import stage_transitions
 __all__ = ["stage_dwell", "stale_deals", "rep_dwell", "km_quantile"]
 
 
-def km_quantile(durations: np.ndarray, observed: np.ndarray, q: float) -> float:
+def km_quantile(
+    durations: np.ndarray, observed: np.ndarray, q: float, *, weights: np.ndarray | None = None
+) -> float:
     """Kaplan-Meier estimate of the ``q`` quantile of a duration with right-censoring.
+
+    ``weights``: how many subjects each row stands for (rows of equal duration and
+    censoring counted once); None: one each.
 
     >>> km_quantile(np.array([1., 2., 3., 4.]), np.array([True, True, True, True]), 0.5)
     2.0
+    >>> km_quantile(np.array([1., 2.]), np.array([True, True]), 0.5, weights=np.array([2, 2]))
+    1.0
     """
+    durations = np.asarray(durations, dtype=float)
+    observed = np.asarray(observed, dtype=bool)
+    w = np.ones(len(durations)) if weights is None else np.asarray(weights, dtype=float)
     order = np.lexsort((~observed, durations))  # events before censorings at equal times
-    d, e = durations[order], observed[order]
-    at_risk = len(d) - np.arange(len(d))
-    surv = np.cumprod(np.where(e, 1.0 - 1.0 / at_risk, 1.0))
+    d, e, w = durations[order], observed[order], w[order]
+    if weights is None:  # one subject a row: the step at each event
+        at_risk = len(d) - np.arange(len(d))
+        surv = np.cumprod(np.where(e, 1.0 - 1.0 / at_risk, 1.0))
+    else:  # the step at each distinct event time: 1 - events / at risk
+        new = np.r_[True, d[1:] != d[:-1]]
+        start = np.flatnonzero(new)
+        at_risk = w.sum() - np.r_[0.0, np.cumsum(w)[:-1]][start]
+        events = np.add.reduceat(np.where(e, w, 0.0), start) if len(d) else np.zeros(0)
+        surv_t = np.cumprod(np.where(events > 0, 1.0 - events / at_risk, 1.0))
+        d, surv = d[start], surv_t
     hit = np.flatnonzero(surv <= 1.0 - q)
     return float(d[hit[0]]) if len(hit) else float("nan")
+
+
+def dwell_from_counts(
+    counts: pd.DataFrame, *, by: list[str], timeout_factor: float, stages
+) -> pd.DataFrame:
+    """The dwell table from stage visits counted by stage, ``by``, dwell_days and censored
+    (column ``n``): the finishing step shared by the pandas and the engine route.
+
+    >>> c = pd.DataFrame({"stage": ["prospect"] * 3, "dwell_days": [1.0, 2.0, 5.0],
+    ...                   "censored": [False, False, True], "n": [1, 1, 1]})
+    >>> d = dwell_from_counts(c, by=[], timeout_factor=1.5, stages="default")
+    >>> int(d.loc[0, "completed"]), float(d.loc[0, "mean_completed"]), float(d.loc[0, "median"])
+    (2, 1.5, 2.0)
+    """
+    cfg = load_stages(stages)
+    done = ~counts["censored"].to_numpy(bool)
+    w = counts["n"].to_numpy(float)
+    dur = counts["dwell_days"].to_numpy(float)
+    stage = counts["stage"].astype(object).to_numpy()
+    sums = pd.Series((dur * w)[done]).groupby(stage[done]).sum()
+    num = pd.Series(w[done]).groupby(stage[done]).sum()
+    team_mean = sums / num
+    late = dur > pd.Series(stage).map(team_mean).to_numpy(float) * timeout_factor
+    a = counts.assign(_late=late, _done=done)
+    rows = []
+    for key, g in a.groupby(["stage", *by], sort=False, dropna=False, observed=True):
+        key = key if isinstance(key, tuple) else (key,)
+        n = g["n"].to_numpy(float)
+        d = g["dwell_days"].to_numpy(float)
+        obs = g["_done"].to_numpy(bool)
+        rows.append(
+            {
+                **dict(zip(["stage", *by], key)),
+                "visits": int(n.sum()),
+                "completed": int(n[obs].sum()),
+                "open": int(n[~obs].sum()),
+                "mean_completed": float((d[obs] * n[obs]).sum() / n[obs].sum())
+                if obs.any()
+                else np.nan,
+                "median": km_quantile(d, obs, 0.5, weights=n),
+                "p90": km_quantile(d, obs, 0.9, weights=n),
+                "timeout_rate": float((g["_late"].to_numpy(bool) * n).sum() / n.sum()),
+            }
+        )
+    return order_stages(pd.DataFrame(rows), cfg, *by)
 
 
 def _transitions(
@@ -91,26 +155,13 @@ def stage_dwell(
     )
     _, _, cfg = inputs(ds, None, None, stages)
     by = as_list(by)
-    team_mean = t[~t["censored"]].groupby("stage")["dwell_days"].mean()
-    late = t["dwell_days"] > t["stage"].map(team_mean) * timeout_factor
-    d = t.assign(_late=late, _done=~t["censored"])
-    rows = []
-    for key, g in d.groupby(["stage", *by], sort=False, dropna=False):
-        key = key if isinstance(key, tuple) else (key,)
-        dur, obs = g["dwell_days"].to_numpy(), g["_done"].to_numpy()
-        rows.append(
-            {
-                **dict(zip(["stage", *by], key)),
-                "visits": len(g),
-                "completed": int(obs.sum()),
-                "open": int((~obs).sum()),
-                "mean_completed": float(dur[obs].mean()) if obs.any() else np.nan,
-                "median": km_quantile(dur, obs, 0.5),
-                "p90": km_quantile(dur, obs, 0.9),
-                "timeout_rate": float(g["_late"].mean()),
-            }
-        )
-    out = order_stages(pd.DataFrame(rows), cfg, *by)
+    counts = (
+        t.groupby(["stage", *by, "dwell_days", "censored"], sort=False, dropna=False)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    out = dwell_from_counts(counts, by=by, timeout_factor=timeout_factor, stages=cfg)
     out.attrs = {
         **t.attrs,
         "by": by,

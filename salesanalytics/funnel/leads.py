@@ -95,8 +95,30 @@ def conversion_by(
         }
     )
     out["won_amount"] = ld[ld["_status"] == "won"].groupby(by, dropna=False)["_won_amount"].sum()
-    out["won_amount"] = out["won_amount"].fillna(0.0)
-    out = out.reset_index()
+    return conversion_from_counts(out.reset_index(), by=by, as_of=t, spend=spend)
+
+
+def conversion_from_counts(
+    counts: pd.DataFrame, *, by: list[str], as_of: pd.Timestamp, spend: pd.DataFrame | None
+) -> pd.DataFrame:
+    """The conversion table from per-segment counts (the finishing step shared by the
+    pandas and the engine route).
+
+    ``counts``: the ``by`` columns, leads, opportunities, median_days_to_convert, won, lost,
+    open, won_amount (missing: nothing won). Adds the rates with Wilson bounds and, with
+    ``spend``, the costs; sorted by ``by``.
+
+    >>> c = pd.DataFrame({"channel": ["web"], "leads": [4], "opportunities": [2],
+    ...                   "median_days_to_convert": [3.0], "won": [1], "lost": [1],
+    ...                   "open": [0], "won_amount": [100.0]})
+    >>> conversion_from_counts(c, by=["channel"], as_of=pd.Timestamp("2026-06-30"),
+    ...                        spend=None)[["lead_to_opportunity", "win_rate"]].iloc[0].tolist()
+    [0.5, 0.5]
+    """
+    out = counts[
+        [*by, "leads", "opportunities", "median_days_to_convert", "won", "lost", "open"]
+    ].copy()
+    out["won_amount"] = counts["won_amount"].fillna(0.0).to_numpy()
     for c in ("leads", "opportunities", "won", "lost", "open"):
         out[c] = out[c].astype("int64")
     out["lead_to_opportunity"] = out["opportunities"] / out["leads"]
@@ -115,9 +137,9 @@ def conversion_by(
             out["opportunities"] > 0
         )
         out["cost_per_win"] = out["spend"] / out["won"].astype(float).where(out["won"] > 0)
-    out = out.sort_values(by, kind="mergesort").reset_index(drop=True)
+    out = out.sort_values(by, kind="mergesort", na_position="last").reset_index(drop=True)
     out.attrs = {
-        "as_of": str(t.date()),
+        "as_of": str(as_of.date()),
         "by": by,
         "win_rate": "won / (won + lost); open opportunities are not counted as lost",
     }

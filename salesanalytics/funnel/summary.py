@@ -10,7 +10,7 @@ import pandas as pd
 from .._grouping import check_segments, id_rank, take_rows
 from ..dataset import Dataset
 from ..engine.connect import is_engine
-from ..stages import StageConfig
+from ..stages import StageConfig, load_stages
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
 from .transitions import COUNTING_RULES, stage_transitions
@@ -425,50 +425,78 @@ def _cohort_counts(deals: _Deals, cfg, keys: list[str], skipped: str) -> list[pd
 
 
 def _period(t, cfg, by, period, alpha) -> pd.DataFrame:
-    as_of = pd.Timestamp(t.attrs["as_of"])
-    last_p = as_of.to_period(period)
-    entry_p = t["entered_at"].dt.to_period(period)
-    first_p = entry_p.min()
-    periods = pd.period_range(first_p, last_p, freq=period)
     keys = ["stage", *by]
-    exit_p = t["exited_at"].dt.to_period(period)
-    base = t[keys].assign(_entry=entry_p, _exit=exit_p, _out=t["outcome"])
-    prob = cfg.probabilities
-    base["_exp"] = t["amount"].fillna(0) * t["stage"].map(prob) if "amount" in t else 0.0
+    base = t[keys].assign(
+        _entry=t["entered_at"].dt.to_period(period),
+        _exit=t["exited_at"].dt.to_period(period),
+        outcome=t["outcome"],
+        dwell_days=t["dwell_days"],
+        _exp=t["amount"].fillna(0) * t["stage"].map(cfg.probabilities) if "amount" in t else 0.0,
+    )
+    counts = (
+        base.groupby([*keys, "_entry", "_exit", "outcome"], dropna=False, observed=True)
+        .agg(n=("outcome", "size"), dwell_sum=("dwell_days", "sum"), exp_sum=("_exp", "sum"))
+        .reset_index()
+    )
+    as_of = pd.Timestamp(t.attrs["as_of"])
+    return period_from_counts(counts, by=by, period=period, as_of=as_of, alpha=alpha, stages=cfg)
+
+
+def period_from_counts(
+    counts: pd.DataFrame, *, by: list[str], period: str, as_of: pd.Timestamp, alpha: float, stages
+) -> pd.DataFrame:
+    """The period stage summary from stage visits counted by stage, ``by``, entry period
+    (``_entry``), exit period (``_exit``, missing while open) and outcome, with ``n``,
+    ``dwell_sum`` and ``exp_sum`` (amount x stage probability): the finishing step shared by
+    the pandas and the engine route (balances, the period grid, rates).
+
+    >>> c = pd.DataFrame({"stage": ["prospect", "prospect"],
+    ...                   "_entry": pd.PeriodIndex(["2026-01", "2026-01"], freq="M"),
+    ...                   "_exit": pd.PeriodIndex(["2026-02", None], freq="M"),
+    ...                   "outcome": ["advanced", "open"], "n": [2, 1],
+    ...                   "dwell_sum": [20.0, 0.0], "exp_sum": [0.0, 50.0]})
+    >>> out = period_from_counts(c, by=[], period="M", as_of=pd.Timestamp("2026-02-28"),
+    ...                          alpha=0.05, stages="default")
+    >>> out[["period", "opening", "new", "advanced", "closing"]].values.tolist()
+    [['2026-01', 0, 3, 0, 3], ['2026-02', 3, 0, 2, 1]]
+    """
+    cfg = load_stages(stages)
+    a = counts
+    keys = ["stage", *by]
+    periods = pd.period_range(a["_entry"].min(), as_of.to_period(period), freq=period)
     grid = pd.MultiIndex.from_product(
         [
-            *(pd.Index(sorted(base[k].dropna().unique()), name=k) for k in keys),
+            *(pd.Index(sorted(a[k].dropna().unique()), name=k) for k in keys),
             pd.Index(periods, name="period"),
         ]
     )
 
-    def count(mask, col):
-        s = base[mask].groupby([*keys, col], observed=True).size()
+    def count(mask, col, value="n"):
+        s = a[mask].groupby([*keys, col], observed=True)[value].sum()
         s.index = s.index.set_names([*keys, "period"])
         return s.reindex(grid, fill_value=0)
 
-    new = count(pd.Series(True, index=base.index), "_entry")
-    exited = base["_exit"].notna()
-    adv = count(exited & base["_out"].isin(ADVANCED), "_exit")
-    lost = count(exited & (base["_out"] == "lost"), "_exit")
-    reg = count(exited & (base["_out"] == "regressed"), "_exit")
-    out = pd.DataFrame({"new": new, "advanced": adv, "lost": lost, "regressed": reg})
+    exited = a["_exit"].notna()
+    out = pd.DataFrame(
+        {
+            "new": count(pd.Series(True, index=a.index), "_entry"),
+            "advanced": count(exited & a["outcome"].isin(ADVANCED), "_exit"),
+            "lost": count(exited & (a["outcome"] == "lost"), "_exit"),
+            "regressed": count(exited & (a["outcome"] == "regressed"), "_exit"),
+        }
+    ).astype("int64")
     moved = out["new"] - out["advanced"] - out["lost"] - out["regressed"]
     out["closing"] = moved.groupby(level=keys, sort=False).cumsum()
     out["opening"] = out["closing"] - moved
-    dw = (
-        t[exited]
-        .assign(_exit=exit_p[exited])
-        .groupby([*keys, "_exit"], observed=True)["dwell_days"]
-        .mean()
-    )
+    dsum = a[exited].groupby([*keys, "_exit"], observed=True)[["dwell_sum", "n"]].sum()
+    dw = dsum["dwell_sum"] / dsum["n"]
     dw.index = dw.index.set_names([*keys, "period"])
     out["mean_dwell_exits"] = dw.reindex(grid)
     # expected amount still in the stage at period end: deals entered by then, not yet out
     still = []
     for p in periods:
-        inside = (base["_entry"] <= p) & (base["_exit"].isna() | (base["_exit"] > p))
-        still.append(base[inside].groupby(keys, observed=True)["_exp"].sum().rename(p))
+        inside = (a["_entry"] <= p) & (a["_exit"].isna() | (a["_exit"] > p))
+        still.append(a[inside].groupby(keys, observed=True)["exp_sum"].sum().rename(p))
     exp = pd.concat(still, axis=1).stack()
     exp.index = exp.index.set_names([*keys, "period"])
     out["expected_amount"] = exp.reindex(grid).fillna(0.0)
@@ -493,9 +521,7 @@ def _period(t, cfg, by, period, alpha) -> pd.DataFrame:
         "mean_dwell_exits",
         "expected_amount",
     ]
-    out = out[cols]
-    out = order_stages(out, cfg, *by, "period")
-    return out
+    return order_stages(out[cols], cfg, *by, "period")
 
 
 GUIDE_CONVENTION = {
