@@ -283,7 +283,8 @@ def _p_within(m, deals: pd.DataFrame, t: pd.DataFrame, w: Window, pace) -> np.nd
     p = pr["p_win_within"].to_numpy(float, copy=True)
     if not pace or len(deals) == 0 or pace not in deals or pace not in t:
         return p
-    k = deals[pace].map(_pace(t, w.as_of, pace)).fillna(1.0).to_numpy(float)
+    speed = _pace(t, w.as_of, pace)
+    k = deals[pace].astype("string").map(speed).astype(float).fillna(1.0).to_numpy(float)
     age = deals["age_days"].fillna(0.0).to_numpy(float) if "age_days" in deals else 0.0
     p_win = pr["p_win"].to_numpy(float)
     for kk in np.unique(k[k != 1.0]):
@@ -314,7 +315,7 @@ def _pace(t: pd.DataFrame, as_of: pd.Timestamp, col: str) -> pd.Series:
         return pd.Series(dtype=float)
     y = np.log(v["dwell_days"].to_numpy(float))
     r = y - v.groupby("stage")["dwell_days"].transform(lambda d: np.log(d).mean()).to_numpy()
-    g = pd.DataFrame({"key": v[col].astype(str).to_numpy(), "r": r}).groupby("key")["r"]
+    g = pd.DataFrame({"key": v[col].astype("string").to_numpy(), "r": r}).groupby("key")["r"]
     mean, n = g.mean(), g.size().astype(float)
     s2 = float(np.var(r, ddof=1))
     tau2 = max(
