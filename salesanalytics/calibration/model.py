@@ -429,11 +429,15 @@ class StageProbabilityModel(ParamsMixin):
             if transitions is not None
             else stage_transitions(dataset, as_of=as_of, **frames)
         )
+        derivable = transitions is None and not isinstance(dataset, View)
+        return self._fit_known(t, cfg, dataset, frames, derivable=derivable)
+
+    def _fit_known(self, t, cfg, dataset, frames, *, derivable: bool):
+        """Fit on transitions ``t`` known at their ``as_of`` (``derivable``: see _History)."""
         as_of_ts = end_of(t.attrs["as_of"])
         late = (t["entered_at"] > as_of_ts).to_numpy()
         if late.any():
             t = t[~late]
-        derivable = transitions is None and not isinstance(dataset, View)
         hist = _History(t, cfg, dataset, frames, derivable=derivable)
         return self._fit_history(hist, as_of_ts, cfg)
 
@@ -1128,3 +1132,15 @@ def _earlier(dataset, as_of) -> tuple:
     """``(dataset, as_of)`` positional arguments for a look at an earlier date; a View is
     rewound to that date (it cannot be asked about another moment otherwise)."""
     return rewind(dataset, as_of.normalize()) if isinstance(dataset, View) else (dataset, as_of)
+
+
+def fit_on_own_transitions(model, dataset, as_of, t: pd.DataFrame):
+    """``model.fit(dataset, as_of=...)`` when the caller already holds ``t`` =
+    ``stage_transitions(dataset, as_of=...)`` (defaults, no table overrides): the same fit,
+    without recomputing them for the inner out-of-time checks (they are cut from ``t``, as
+    ``fit`` does with its own). Anything else (a View, an engine): ``fit(transitions=t)``.
+    """
+    if not isinstance(dataset, Dataset):
+        return model.fit(dataset, as_of=as_of, transitions=t)
+    cfg = load_stages(model.stages if model.stages is not None else dataset.stages)
+    return model._fit_known(t, cfg, dataset, {}, derivable=True)

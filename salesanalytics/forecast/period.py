@@ -233,11 +233,12 @@ def forecast_deals(
         amount = amount.fillna(_average_size(won, w))
     if method == "model":
         from ..calibration import StageProbabilityModel
+        from ..calibration.model import fit_on_own_transitions
 
         m = model if model is not None else StageProbabilityModel(by=by or "auto")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            m = _clone(m).fit(dataset, as_of=w.as_of, transitions=t)
+            m = fit_on_own_transitions(_clone(m), dataset, w.as_of, t)
         p = _p_within(m, deals, t, w, pace)
         info["model_by"] = list(m.by_)
         info["pace"] = pace
