@@ -28,7 +28,8 @@ SECTIONS = {
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     names = [a for a in argv if not a.startswith("--")] or list(SECTIONS)
-    options = dict(a[2:].replace("-", "_").split("=", 1) for a in argv if "=" in a)
+    pairs = (a[2:].split("=", 1) for a in argv if "=" in a)
+    options = {key.replace("-", "_"): value for key, value in pairs}  # values kept as given
     for name in names:
         if name not in SECTIONS:
             print(f"unknown benchmark {name!r}; choose from {list(SECTIONS)}")
