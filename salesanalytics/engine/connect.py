@@ -269,6 +269,16 @@ def _register(backend, name: str, df: pd.DataFrame):
             if pd.api.types.is_datetime64_any_dtype(df[c]):
                 df[c] = df[c].astype("datetime64[us]")
         sdf = session.createDataFrame(df)
+        floats = {c for c in df.columns if pd.api.types.is_float_dtype(df[c])}
+        if floats:  # pandas' missing float is NaN, which Spark keeps as a number: make it null
+            from pyspark.sql import functions as F
+
+            sdf = sdf.select(
+                *(
+                    F.when(F.isnan(c), None).otherwise(F.col(c)).alias(c) if c in floats else c
+                    for c in sdf.columns
+                )
+            )
         sdf.createOrReplaceTempView(name)
         return backend.table(name)
     return backend.create_table(name, df, overwrite=True)
