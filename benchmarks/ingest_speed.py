@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .scale import _reset_peak, _status_mib
+
 RUNS = 3
 FILES = ("opportunities.csv", "stage_history.csv")
 
@@ -36,22 +38,6 @@ def write_crm(folder: Path, n: int, seed: int = 1) -> None:
     opps, hist = generate_pipeline(n, seed=seed)
     opps.to_csv(folder / "opportunities.csv", index=False)
     hist.to_csv(folder / "stage_history.csv", index=False)
-
-
-def _status_mib(key: str) -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith(key):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
-    except OSError:  # pragma: no cover - not Linux: the peak is then the running maximum
-        pass
 
 
 def worker(folder: str, runs: int = RUNS) -> dict:
