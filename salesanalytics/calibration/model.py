@@ -504,19 +504,7 @@ class StageProbabilityModel(ParamsMixin):
             self.curves_[s] = cr
             p, n_eff = _eventual(cr, g)
             stage_p[s] = p
-            lo, hi = wilson(np.array([p * n_eff]), np.array([n_eff]), self.alpha)
-            rows.append(
-                {
-                    "stage": s,
-                    **dict.fromkeys(by, "(all)"),
-                    **_counts(g),
-                    "estimate": p,
-                    "low": lo[0],
-                    "high": hi[0],
-                    "stage_estimate": p,
-                    "effective_n": n_eff,
-                }
-            )
+            rows.append(stage_row(s, p, n_eff, _counts(g), by=by, alpha=self.alpha))
         self.stage_estimate_ = pd.Series(stage_p, name="estimate")
         if by:
             rows += self._segments(by, stage_p)[0]
@@ -1144,3 +1132,19 @@ def fit_on_own_transitions(model, dataset, as_of, t: pd.DataFrame):
         return model.fit(dataset, as_of=as_of, transitions=t)
     cfg = load_stages(model.stages if model.stages is not None else dataset.stages)
     return model._fit_known(t, cfg, dataset, {}, derivable=True)
+
+
+def stage_row(stage: str, p: float, n_eff: float, counts: dict, *, by, alpha: float) -> dict:
+    """A stage's row of ``table_``: its counts, estimate ``p`` (also the ``stage_estimate``
+    its segments shrink toward) and Wilson bounds on ``n_eff`` effective deals."""
+    lo, hi = wilson(np.array([p * n_eff]), np.array([n_eff]), alpha)
+    return {
+        "stage": stage,
+        **dict.fromkeys(by, "(all)"),
+        **counts,
+        "estimate": p,
+        "low": lo[0],
+        "high": hi[0],
+        "stage_estimate": p,
+        "effective_n": n_eff,
+    }

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..funnel._common import SEGMENTS, as_list, as_of_ts, order_stages, wilson
-from ..funnel.dwell import dwell_from_counts
+from ..funnel.dwell import STALE_COLUMNS, dwell_from_counts
 from ..funnel.leads import conversion_from_counts
 from ..funnel.summary import period_from_counts
 from ..funnel.transitions import COUNTING_RULES
@@ -550,21 +550,7 @@ def stale_deals(
     cur = t.filter(t["censored"]).inner_join(mean, "stage")
     cur = cur.mutate(ratio=cur["dwell_days"] / cur["stage_mean_days"])
     cur = cur.filter(cur["ratio"] > factor)
-    cols = [
-        c
-        for c in (
-            "opportunity_id",
-            "stage",
-            "owner",
-            "channel",
-            "amount",
-            "entered_at",
-            "dwell_days",
-            "stage_mean_days",
-            "ratio",
-        )
-        if c in cur.columns
-    ]
+    cols = [c for c in STALE_COLUMNS if c in cur.columns]
     out = _pull(cur.select(*cols))
     out = out.sort_values(["ratio", "opportunity_id"], ascending=[False, True], kind="mergesort")
     out = out.reset_index(drop=True)

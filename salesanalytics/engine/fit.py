@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..calibration.estimators import aalen_johansen, shrink
-from ..funnel._common import as_list, as_of_ts, wilson
+from ..calibration.model import stage_row
+from ..funnel._common import as_list, as_of_ts
 from . import expressions as ex
 
 __all__ = ["fit_in_engine", "calibration_counts"]
@@ -121,19 +122,7 @@ def fit_in_engine(model, ds, as_of):
         model.curves_[s] = cr
         p, n_eff = _eventual(cr, g)
         stage_p[s] = p
-        lo, hi = wilson(np.array([p * n_eff]), np.array([n_eff]), model.alpha)
-        rows.append(
-            {
-                "stage": s,
-                **dict.fromkeys(by, "(all)"),
-                **_counts(g),
-                "estimate": p,
-                "low": lo[0],
-                "high": hi[0],
-                "stage_estimate": p,
-                "effective_n": n_eff,
-            }
-        )
+        rows.append(stage_row(s, p, n_eff, _counts(g), by=by, alpha=model.alpha))
     model.stage_estimate_ = pd.Series(stage_p, name="estimate")
     if by:
         rows += _segments(model, v, by, stage_p)

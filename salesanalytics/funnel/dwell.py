@@ -171,6 +171,20 @@ def stage_dwell(
     return out
 
 
+#: Columns of ``stale_deals`` (those the data has), pandas and engine alike.
+STALE_COLUMNS = (
+    "opportunity_id",
+    "stage",
+    "owner",
+    "channel",
+    "amount",
+    "entered_at",
+    "dwell_days",
+    "stage_mean_days",
+    "ratio",
+)
+
+
 def stale_deals(
     ds: Dataset | None = None,
     *,
@@ -207,21 +221,7 @@ def stale_deals(
     cur["stage_mean_days"] = cur["stage"].map(mean)
     cur["ratio"] = cur["dwell_days"] / cur["stage_mean_days"]
     out = cur[cur["ratio"] > factor]
-    cols = [
-        c
-        for c in (
-            "opportunity_id",
-            "stage",
-            "owner",
-            "channel",
-            "amount",
-            "entered_at",
-            "dwell_days",
-            "stage_mean_days",
-            "ratio",
-        )
-        if c in out.columns
-    ]
+    cols = [c for c in STALE_COLUMNS if c in out.columns]
     out = out.sort_values(["ratio", "opportunity_id"], ascending=[False, True], kind="mergesort")[
         cols
     ]
