@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 __all__ = [
     "SEGMENTS",
     "arrow_strings",
+    "ascending_runs",
     "as_list",
     "check_segments",
     "id_rank",
@@ -70,14 +71,9 @@ def id_rank(ids: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
     Equal ids get equal ranks; missing ids rank last (and are flagged). Ids already in
     ascending order (the cleaned history) are ranked in one pass, without a hash or a sort.
     """
-    n = len(ids)
-    arr = arrow_strings(ids)
-    if arr is not None and arr.null_count == 0 and n > 1:
-        head, tail = arr.slice(0, n - 1), arr.slice(1)
-        if pc.all(pc.less_equal(head, tail)).as_py():
-            rank = np.zeros(n, dtype=np.int64)
-            np.cumsum(pc.not_equal(head, tail).to_numpy(zero_copy_only=False), out=rank[1:])
-            return rank, None
+    runs = ascending_runs(ids)
+    if runs is not None:
+        return runs[0], None
     codes, uniques = pd.factorize(ids, sort=True)
     rank = codes.astype(np.int64)
     missing = rank < 0
@@ -85,6 +81,27 @@ def id_rank(ids: pd.Series) -> tuple[np.ndarray, np.ndarray | None]:
         return rank, None
     rank[missing] = len(uniques)
     return rank, missing
+
+
+def ascending_runs(ids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """For text ids already in ascending order with none missing (the cleaned history):
+    each row's id as 0, 1, ... in order, and the row where each id's run starts; else None.
+
+    >>> codes, starts = ascending_runs(pd.Series(["a", "a", "b", "c", "c"], dtype="string[pyarrow]"))
+    >>> codes.tolist(), starts.tolist()
+    ([0, 0, 1, 2, 2], [0, 2, 3])
+    """
+    n = len(ids)
+    arr = arrow_strings(ids)
+    if arr is None or arr.null_count or n < 2:
+        return None
+    head, tail = arr.slice(0, n - 1), arr.slice(1)
+    if not pc.all(pc.less_equal(head, tail)).as_py():
+        return None
+    new = np.asarray(pc.not_equal(head, tail).to_numpy(zero_copy_only=False), dtype=bool)
+    codes = np.zeros(n, dtype=np.int64)
+    np.cumsum(new, out=codes[1:])
+    return codes, np.flatnonzero(np.r_[True, new])
 
 
 def in_order(ids: np.ndarray, ent: np.ndarray, order: np.ndarray) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._grouping import arrow_strings, ascending_runs, positions
 from ..stages import StageConfig
 
 __all__ = ["Finding", "suggest_matches", "reference_findings", "chronology_findings"]
@@ -58,11 +59,37 @@ def suggest_matches(
     return out
 
 
+def _codes(ids: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Each id as an integer code (-1: missing) and the distinct ids in code order.
+
+    Ids already in ascending order (the cleaned history) are coded in one pass, without a
+    hash; either way the codes number the ids in order of first appearance.
+    """
+    runs = ascending_runs(ids)
+    if runs is not None:
+        codes, starts = runs
+        return codes, ids.iloc[starts].reset_index(drop=True)
+    codes, uniq = pd.factorize(ids)
+    return codes, pd.Series(uniq, dtype=ids.dtype)
+
+
 def _isin(values: pd.Series, reference: pd.Series) -> pd.Series:
-    """``values.isin(reference)`` as text, hashed in pyarrow (fast on long id columns)."""
+    """``values.isin(reference)`` as text, hashed in pyarrow (fast on long id columns).
+
+    Sorted text ids against a reference without repeats (the usual history against its
+    opportunities) are matched once per distinct id, by position when both list the same ids
+    in the same order.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if arrow_strings(values) is not None and arrow_strings(reference) is not None:
+        runs = ascending_runs(values)
+        if runs is not None:
+            codes, starts = runs
+            pos = positions(values.iloc[starts], reference)
+            if pos is not None:
+                return pd.Series((pos >= 0)[codes], index=values.index)
     v = pa.array(values.astype("string[pyarrow]").array)
     r = pa.array(reference.astype("string[pyarrow]").dropna().unique())
     hit = pc.fill_null(pc.is_in(v, value_set=r), False)
@@ -80,8 +107,9 @@ def _unknown_values(
     if column not in df.columns:
         return []
     values = df[column]
-    ref = pd.Series(reference).dropna().astype(str)
-    known = _isin(values, pd.concat([ref, pd.Series(["(unknown)"])]))
+    reference = pd.Series(reference).dropna()
+    ref = reference.astype(str)
+    known = _isin(values, reference) | values.eq("(unknown)").fillna(False).astype(bool)
     unknown = values.notna() & ~known
     if not unknown.any():
         return []
@@ -154,6 +182,21 @@ def _run_ends(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[keys[1:] != keys[:-1], True])
 
 
+def _stage_codes(stage: pd.Series, cfg: StageConfig) -> tuple[np.ndarray, list[str]]:
+    """Each stage as an integer code (-1: missing) and the stage names in code order: the
+    config's keys, looked up in one pass, when every stage is one of them (clean data)."""
+    arr = arrow_strings(stage)
+    if arr is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(arr, value_set=pa.array(cfg.keys, type=arr.type))
+        if found.null_count == arr.null_count:
+            return np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64), list(cfg.keys)
+    codes, names = pd.factorize(stage)
+    return codes.astype(np.int64), [str(n) for n in names]
+
+
 def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> list[Finding]:
     """Stage history that does not add up against itself or the opportunities."""
     hist, opps = tables.get("stage_history"), tables.get("opportunities")
@@ -167,9 +210,9 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     # contiguous, so per-deal first/last are the ends of the runs
     hist_ids = hist["opportunity_id"].reset_index(drop=True)
     opp_ids = opps["opportunity_id"] if opps is not None else hist_ids.iloc[:0]
-    hist_codes, uniq = pd.factorize(hist_ids)
+    hist_codes, uniq = _codes(hist_ids)
     n_codes = len(uniq) + 2  # slot -2: ids of deals without history; -1: a missing id
-    opp_codes = pd.Index(uniq).get_indexer(opp_ids)
+    opp_codes = positions(opp_ids, uniq)
     opp_codes = np.where(opp_codes >= 0, opp_codes, n_codes - 2)
     opp_codes[pd.isna(opp_ids).to_numpy(dtype=bool)] = -1
     if n_codes < 2**31:  # half the memory for the per-row codes
@@ -197,9 +240,10 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         """File positions of the (sorted) rows in ``mask``."""
         return np.flatnonzero(mask) if ordered else order[mask]
 
-    stage = hist["stage"].reset_index(drop=True)
-    won = in_order((stage == cfg.won).fillna(False).to_numpy(dtype=bool))
-    terminal = in_order(stage.isin([cfg.won, cfg.lost]).fillna(False).to_numpy(dtype=bool))
+    stage_codes, stage_names = _stage_codes(hist["stage"].reset_index(drop=True), cfg)
+    won_lost = [stage_names.index(k) if k in stage_names else -2 for k in (cfg.won, cfg.lost)]
+    won = in_order(stage_codes == won_lost[0])
+    terminal = in_order((stage_codes == won_lost[0]) | (stage_codes == won_lost[1]))
 
     pair = np.r_[False, (sc[1:] == sc[:-1]) & (st[1:] == st[:-1])]
     same = (pair | np.r_[pair[1:], False]) & ~snat
@@ -275,9 +319,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
             )
         del before, sentered
         # the last recorded stage of each deal against the opportunity's current stage
-        stage_codes, stage_names = pd.factorize(stage)
         ssc = in_order(stage_codes.astype(np.int32))
-        del stage_codes
         if (ssc >= 0).all():
             last = _run_ends(sc)
         else:
