@@ -183,3 +183,39 @@ def test_invisible_characters():
         True,
         False,
     ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "one_cast"),
+    [
+        (["2024-03-05", "2300-01-01", None, "1899-12-31"], True),
+        (["2024-03-05 14:30:00", None, "2024-03-06 00:00:01"], True),
+        (["2024-03-05T14:30:00", "2024-03-06T01:02:03"], True),
+        (["2024-03-05 14:30", "2024-03-05 14:31"], True),
+        (["2024-03-05", "2024-02-30"], False),  # an impossible day
+        (["2024-03-05 14:30:00", "2024-03-05T14:30:00"], False),  # two separators
+        (["2024-03-05", "N/A       "], False),  # same length, a placeholder
+    ],
+)
+def test_canonical_date_columns_read_as_the_general_path(cells, one_cast):
+    """A pyarrow column of zero-padded ISO cells is read in one cast; the result is the
+    general path's, out-of-range and impossible cells included."""
+    arrow = pd.Series(cells, dtype="string[pyarrow]")
+    assert (V._canonical_column(arrow) is not None) == one_cast
+    fast = V.parse_datetime(arrow)
+    slow = V.parse_datetime(pd.Series(cells, dtype=object))
+    pd.testing.assert_series_equal(fast.values, slow.values, check_names=False)
+    assert fast.bad.fillna(False).tolist() == slow.bad.fillna(False).tolist()
+    assert fast.flags["out_of_range"].fillna(False).tolist() == (
+        slow.flags["out_of_range"].fillna(False).tolist()
+    )
+
+
+def test_canonical_date_column_by_hand():
+    p = V.parse_datetime(
+        pd.Series(["2024-03-05", "2300-01-01", None, "1899-12-31"], dtype="string[pyarrow]")
+    )
+    assert p.values.tolist()[0] == pd.Timestamp("2024-03-05")
+    assert p.values.isna().tolist() == [False, True, True, True]
+    assert p.bad.tolist() == [False, True, False, True]
+    assert p.flags["out_of_range"].tolist() == [False, True, False, True]

@@ -339,6 +339,49 @@ _CANONICAL = {
 }
 
 
+def _canonical_column(s: pd.Series) -> pd.Series | None:
+    """A text column whose every present cell is written in the same layout of
+    :data:`_CANONICAL` (``2024-03-05``, ``2024-03-05 14:30:00``, ...), read in one cast;
+    None for any other column (it takes the general path, which gives the same instants).
+
+    Such cells hold nothing to strip or blank and are no placeholder, so the text checks of
+    the general path have nothing to do on them.
+    """
+    if not _is_arrow(s) or not len(s):
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    head = s.iloc[:64].dropna()
+    if head.empty:
+        return None
+    first = str(head.iloc[0])
+    fmt = next(
+        (
+            f
+            for f, (length, sep) in _CANONICAL.items()
+            if len(first) == length and (sep is None or first[10] == sep)
+        ),
+        None,
+    )
+    if fmt is None:
+        return None
+    length, sep = _CANONICAL[fmt]
+    arr = pa.array(s.array)
+    if pc.all(pc.equal(pc.binary_length(arr), length)).as_py() not in (True, None):
+        return None  # some cell of another length (or not ASCII)
+    if sep is not None and pc.any(pc.match_substring(arr, "T" if sep == " " else " ")).as_py():
+        return None
+    try:
+        parsed = pc.cast(arr, pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    values = np.asarray(parsed.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
+    if (values < np.datetime64("1000-01-01")).any():  # a year below 1000: pandas decides
+        return None
+    return pd.Series(values, index=s.index, name=s.name)
+
+
 def _strict_dates(text: pd.Series, fmt: str) -> pd.Series:
     """``pd.to_datetime(text, format=fmt, errors="coerce")``, canonical cells in C.
 
@@ -426,6 +469,11 @@ def _parse_datetime(s: pd.Series, *, dayfirst: bool | None) -> Parsed:
         v = _serial_to_datetime(s.astype(float))
         return Parsed(v, s.notna() & v.isna(), ["Excel serial dates"] if v.notna().any() else [])
 
+    whole = _canonical_column(s)
+    if whole is not None:  # the usual export: every cell in one zero-padded ISO layout
+        windowed = _in_window(whole)
+        oor = whole.notna() & windowed.isna()
+        return Parsed(windowed, oor, flags={"out_of_range": oor})
     text = _clean_text(s)
     present = text.notna()
     # no digit, no date: "now", "today", "昨天" must never reach pandas (wall clock)
