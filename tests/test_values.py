@@ -219,3 +219,17 @@ def test_canonical_date_column_by_hand():
     assert p.values.isna().tolist() == [False, True, True, True]
     assert p.bad.tolist() == [False, True, False, True]
     assert p.flags["out_of_range"].tolist() == [False, True, False, True]
+
+
+def test_may_contain_searches_the_cells_bytes():
+    import pyarrow as pa
+
+    cells = pa.array(["ab", None, "c.d", "TOTAL", "x\u3000y"], type=pa.large_string())
+    assert V.may_contain(cells, ".") and V.may_contain(cells, "\u3000")
+    assert V.may_contain(cells, "total", ignore_case=True)
+    assert not V.may_contain(cells, "total") and not V.may_contain(cells, "z")
+    # a slice sees only its own cells; a chunked array every chunk; 32-bit offsets too
+    assert not V.may_contain(cells.slice(0, 2), ".") and V.may_contain(cells.slice(2, 1), ".")
+    chunked = pa.chunked_array([pa.array(["a", "b"]), pa.array(["c", "T"])])
+    assert V.may_contain(chunked, "T") and not V.may_contain(chunked, "d")
+    assert not V.may_contain(pa.array([], type=pa.string()), "a")

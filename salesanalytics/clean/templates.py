@@ -147,9 +147,9 @@ def _subtotal_mask(values: pd.Series) -> pd.Series:
         import pyarrow.compute as pc
 
         arr = pa.array(text.array)
-        if (
-            pc.all(pc.string_is_ascii(arr)).as_py() in (True, None)
-            and not pc.any(pc.match_substring(arr, "total", ignore_case=True)).as_py()
+        if pc.all(pc.string_is_ascii(arr)).as_py() in (True, None) and not (
+            V.may_contain(arr, "total", ignore_case=True)
+            and pc.any(pc.match_substring(arr, "total", ignore_case=True)).as_py()
         ):
             return pd.Series(False, index=values.index)
     # only a cell holding a non-ASCII character (总计, 合計, ...) or the word "total" can

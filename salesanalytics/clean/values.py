@@ -69,6 +69,9 @@ DATE_RANGE = ("1900-01-01", "2200-12-31")
 
 
 _PLACEHOLDER_LEN = max(len(p) for p in PLACEHOLDERS)
+#: The lengths placeholders come in: a cell of any other length is none (lower-casing keeps
+#: the length of every character a placeholder holds).
+_PLACEHOLDER_LENGTHS = sorted({len(p) for p in PLACEHOLDERS})
 
 
 @dataclass
@@ -102,6 +105,39 @@ def has_invisible(text: str) -> bool:
 
 def _is_arrow(s: pd.Series) -> bool:
     return getattr(s.dtype, "storage", None) == "pyarrow"
+
+
+def may_contain(arr, needle: str, *, ignore_case: bool = False) -> bool:
+    """False only when no cell of the pyarrow string array ``arr`` contains ``needle``.
+
+    Searches the bytes behind the cells in one pass (a single byte through numpy), which
+    is several times faster than a per-cell search. True may be a false alarm (a match
+    across two cells, or bytes under a missing cell): callers confirm it per cell.
+    ``ignore_case`` folds ASCII letters only.
+    """
+    import pyarrow as pa
+
+    pattern = needle.lower().encode() if ignore_case else needle.encode()
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not len(chunk):
+            continue
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            return True
+        _, offsets, data = chunk.buffers()
+        if data is None:
+            continue
+        wide = pa.types.is_large_string(chunk.type)
+        off = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
+        lo, hi = int(off[chunk.offset]), int(off[chunk.offset + len(chunk)])
+        if len(pattern) == 1 and not ignore_case:
+            cells = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
+            if (cells == pattern[0]).any():
+                return True
+            continue
+        text = bytes(memoryview(data)[lo:hi])
+        if pattern in (text.lower() if ignore_case else text):
+            return True
+    return False
 
 
 def strip_invisible(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -214,14 +250,17 @@ def _already_clean(x: pd.Series, *, no: str | None = None) -> bool:
     arr = pa.array(x.array)
     subs = () if pc.all(pc.string_is_ascii(arr)).as_py() in (True, None) else ("\u3000",)
     for sub in subs + ((no,) if no else ()):
-        if pc.any(pc.match_substring(arr, sub)).as_py():
+        if may_contain(arr, sub) and pc.any(pc.match_substring(arr, sub)).as_py():
             return False
     size = pc.sum(pc.binary_length(arr)).as_py()
     if pc.sum(pc.binary_length(pc.utf8_trim_whitespace(arr))).as_py() != size:
         return False
-    short = pc.fill_null(pc.less_equal(pc.utf8_length(arr), _PLACEHOLDER_LEN), False)
+    lengths = pc.utf8_length(arr)
+    short = pc.fill_null(
+        pc.is_in(lengths, value_set=pa.array(_PLACEHOLDER_LENGTHS, type=lengths.type)), False
+    )
     n_short = pc.sum(short).as_py() or 0
-    if n_short == 0:  # long cells (timestamps) cannot be placeholders
+    if n_short == 0:  # no cell has the length of a placeholder (ids, timestamps)
         return True
     cells = arr if n_short == len(arr) else pc.filter(arr, short)
     return not pc.any(
@@ -370,7 +409,12 @@ def _canonical_column(s: pd.Series) -> pd.Series | None:
     arr = pa.array(s.array)
     if pc.all(pc.equal(pc.binary_length(arr), length)).as_py() not in (True, None):
         return None  # some cell of another length (or not ASCII)
-    if sep is not None and pc.any(pc.match_substring(arr, "T" if sep == " " else " ")).as_py():
+    other = "T" if sep == " " else " "
+    if (
+        sep is not None
+        and may_contain(arr, other)
+        and pc.any(pc.match_substring(arr, other)).as_py()
+    ):
         return None
     try:
         parsed = pc.cast(arr, pa.timestamp("us"))
