@@ -72,7 +72,7 @@ def detect_encoding(data: bytes) -> str:
             return "utf-16-be"
     import charset_normalizer
 
-    sample = data[:200_000]
+    sample = _non_ascii_lines(data)
     found = [m.encoding for m in charset_normalizer.from_bytes(sample, cp_isolation=_DETECTABLE)]
     for enc in [*found, *_DETECTABLE]:
         try:
@@ -83,6 +83,25 @@ def detect_encoding(data: bytes) -> str:
             return "latin-1"
         return {"latin_1": "latin-1"}.get(enc, enc)
     return "latin-1"
+
+
+def _non_ascii_lines(data: bytes, size: int = 200_000) -> bytes:
+    """The first lines holding a non-ASCII byte, about ``size`` bytes of them: what tells
+    encodings apart (a mostly ASCII export may hold its first Chinese name megabytes in)."""
+    import numpy as np
+
+    high = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80)
+    parts: list[bytes] = []
+    total, i = 0, 0
+    while i < len(high) and total < size:
+        at = int(high[i])
+        start = data.rfind(b"\n", 0, at) + 1
+        end = data.find(b"\n", at)
+        end = len(data) if end < 0 else end + 1
+        parts.append(data[start:end])
+        total += end - start
+        i = int(np.searchsorted(high, end))
+    return b"".join(parts) if parts else data[:size]
 
 
 def _sniff_delimiter(sample: str) -> str:
@@ -167,17 +186,17 @@ def _first_lines(text: str):
 _CHUNK = 1 << 20
 
 
-def _scan_plain_utf8(path: Path) -> tuple[str, bool] | None:
-    """One streamed pass over a UTF-8 file without BOM or quotes: (its first megabyte as
-    text, whether it holds invisible characters). None when the file is anything else
-    (another encoding, a BOM, a quote, blank): it is then read whole, the careful way.
+def _scan_plain_utf8(path: Path) -> str | None:
+    """One streamed pass over a UTF-8 file without BOM or quotes: its first megabyte as
+    text. None when the file is anything else (another encoding, a BOM, a quote, blank): it
+    is then read whole, the careful way.
 
-    The file is never held in memory whole, so pyarrow can read it from disk."""
+    The file is never held in memory whole, so pyarrow can read it from disk. Chunks of
+    plain ASCII (most of an export) are valid UTF-8 as they are and are not decoded."""
     import codecs
 
     decoder = codecs.getincrementaldecoder("utf-8")()
     head = None
-    invisible = False
     blank = True
     try:
         with open(path, "rb") as fh:
@@ -186,20 +205,40 @@ def _scan_plain_utf8(path: Path) -> tuple[str, bool] | None:
                     return None
                 if b'"' in chunk:
                     return None
-                text = decoder.decode(chunk)
                 if head is None:
-                    head = text
-                blank = blank and text.isspace()
-                if not invisible:  # chunk edges: a zero-width character may straddle two
-                    invisible = _invisible_in(chunk) or (
-                        b"\xe2" in chunk[-2:] or b"\xef" in chunk[-2:]
-                    )
+                    head = decoder.decode(chunk)
+                elif not chunk.isascii() or decoder.getstate()[0]:
+                    decoder.decode(chunk)
+                blank = blank and chunk.isspace()
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return None
     if head is None or blank or "\n" not in head.rstrip("\n"):
         return None
-    return head, invisible
+    return head
+
+
+def _cells_hold_invisible(df: pd.DataFrame) -> bool:
+    """Whether a header or a cell of a frame read by pyarrow holds a control or zero-width
+    character: each column's bytes are tested whole (no byte below 32 and none from 127 up
+    means plain ASCII text), only a column that fails is searched."""
+    import pyarrow as pa
+
+    from .clean.values import cell_bytes
+
+    if any(_invisible_in(str(c).encode("utf-8")) for c in df.columns):
+        return True
+    for c in range(df.shape[1]):
+        col = df.iloc[:, c]
+        if getattr(col.dtype, "storage", None) != "pyarrow":
+            return True
+        for cells in cell_bytes(pa.array(col.array)):
+            if cells is None:
+                return True
+            if len(cells) and (cells.min() < 32 or cells.max() >= 127):
+                if _invisible_in(cells.tobytes()):
+                    return True
+    return False
 
 
 def _read_path(path: Path, sep: str, width: int) -> pd.DataFrame | None:
@@ -273,13 +312,13 @@ def read_table(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
             return pd.read_parquet(path)
         plain = _scan_plain_utf8(path)
         if plain is not None:  # the usual export: read by pyarrow from disk
-            head, invisible = plain
+            head = plain
             sep = "\t" if path.suffix.lower() == ".tsv" else _sniff_delimiter(head[:65536])
             header = next(csv.reader(_first_lines(head), delimiter=sep), [])
             _check_header(header, path)
             df = _read_path(path, sep, len(header)) if header else None
             if df is not None:
-                if not invisible:
+                if not _cells_hold_invisible(df):
                     df.attrs["invisible_checked"] = True
                 df.attrs["encoding"] = "utf-8"
                 df.attrs["delimiter"] = sep

@@ -104,3 +104,39 @@ def test_fast_and_careful_csv_readers_agree(tmp_path):
     assert fast["b"].tolist() == ["NA", 'q,"r"', "null"]
     # a quoted line break sends the file the careful way
     assert _read_fast('a,b\n1,"x\ny"\n', ",", 2, None) is None
+
+
+def _long_csv(tail: str) -> str:
+    """A header, 60,000 plain rows (about 2 MB: several scan chunks), then ``tail``."""
+    rows = "".join(f"O{i},C{i},2024-01-01,{i}\n" for i in range(60_000))
+    return "order_id,account_id,ordered_at,amount\n" + rows + tail
+
+
+def test_invisible_characters_far_into_a_large_file_are_found(tmp_path):
+    p = tmp_path / "orders.csv"
+    p.write_text(
+        _long_csv("X1,C\u200bZ,2024-01-02,5\nX2,C\x07Y,2024-01-03,6\nX3,C\tT,2024-01-04,7\n"),
+        encoding="utf-8",
+    )
+    ds = sa.read_dataset({"orders": p})
+    assert ds.orders["account_id"].tail(3).tolist() == ["CZ", "CY", "C\tT"]  # a tab stays
+    q = ds.quality[ds.quality["rule"] == "invisible_characters"]
+    assert q[["row", "column"]].values.tolist() == [[60_000, "account_id"], [60_001, "account_id"]]
+
+
+def test_a_header_with_a_zero_width_character_is_cleaned(tmp_path):
+    p = tmp_path / "orders.csv"
+    p.write_text(
+        "order_id,account\u200b_id,ordered_at,amount\nO1,C1,2024-01-01,1\n", encoding="utf-8"
+    )
+    ds = sa.read_dataset({"orders": p})
+    assert ds.orders["account_id"].tolist() == ["C1"]
+
+
+def test_non_utf8_bytes_after_megabytes_of_ascii_are_decoded(tmp_path):
+    p = tmp_path / "orders.csv"
+    tail = "".join(f"X{i},上海华东贸易有限公司{i},2024-01-02,5\n" for i in range(300))
+    p.write_bytes(_long_csv(tail).encode("gb18030"))
+    ds = sa.read_dataset({"orders": p})
+    assert ds.orders["account_id"].iloc[-1] == "上海华东贸易有限公司299"
+    assert len(ds.orders) == 60_300

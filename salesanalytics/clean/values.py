@@ -107,6 +107,26 @@ def _is_arrow(s: pd.Series) -> bool:
     return getattr(s.dtype, "storage", None) == "pyarrow"
 
 
+def cell_bytes(arr):
+    """The bytes behind the cells of a pyarrow string array, one uint8 numpy view per chunk
+    (no copy; a chunk of another type gives None). Bytes under a missing cell may be there."""
+    import pyarrow as pa
+
+    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
+        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+            yield None
+            continue
+        if not len(chunk):
+            continue
+        _, offsets, data = chunk.buffers()
+        if data is None:
+            continue
+        wide = pa.types.is_large_string(chunk.type)
+        off = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
+        lo, hi = int(off[chunk.offset]), int(off[chunk.offset + len(chunk)])
+        yield np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
+
+
 def may_contain(arr, needle: str, *, ignore_case: bool = False) -> bool:
     """False only when no cell of the pyarrow string array ``arr`` contains ``needle``.
 
@@ -115,26 +135,15 @@ def may_contain(arr, needle: str, *, ignore_case: bool = False) -> bool:
     across two cells, or bytes under a missing cell): callers confirm it per cell.
     ``ignore_case`` folds ASCII letters only.
     """
-    import pyarrow as pa
-
     pattern = needle.lower().encode() if ignore_case else needle.encode()
-    for chunk in arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]:
-        if not len(chunk):
-            continue
-        if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+    for cells in cell_bytes(arr):
+        if cells is None:
             return True
-        _, offsets, data = chunk.buffers()
-        if data is None:
-            continue
-        wide = pa.types.is_large_string(chunk.type)
-        off = np.frombuffer(offsets, dtype=np.int64 if wide else np.int32)
-        lo, hi = int(off[chunk.offset]), int(off[chunk.offset + len(chunk)])
         if len(pattern) == 1 and not ignore_case:
-            cells = np.frombuffer(data, dtype=np.uint8, count=hi - lo, offset=lo)
             if (cells == pattern[0]).any():
                 return True
             continue
-        text = bytes(memoryview(data)[lo:hi])
+        text = cells.tobytes()
         if pattern in (text.lower() if ignore_case else text):
             return True
     return False
