@@ -311,8 +311,17 @@ def read_dataset(
             _release_memory()
     data = {t: r.data for t, r in results.items()}
     findings = reference_findings(data) + chronology_findings(data, cfg)
+    # a finding's positions are in the table as cleaned: its file rows are looked up there,
+    # before an earlier finding moved any row out
+    file_rows = {t: r.source_rows for t, r in results.items()}
     for f in findings:
-        results[f.table] = _apply(results[f.table], raws.get(f.table), f, mask_pii=mask_pii)
+        results[f.table] = _apply(
+            results[f.table],
+            raws.get(f.table),
+            f,
+            rows=file_rows[f.table][f.positions],
+            mask_pii=mask_pii,
+        )
 
     ds = Dataset(stages=cfg)
     for table, res in results.items():
@@ -373,10 +382,15 @@ def _load(obj: object, table: str, con, columns=None) -> tuple[pd.DataFrame, str
 
 
 def _apply(
-    res: CleanResult, raw: pd.DataFrame | None, f: Finding, *, mask_pii: bool = True
+    res: CleanResult,
+    raw: pd.DataFrame | None,
+    f: Finding,
+    *,
+    rows: np.ndarray,
+    mask_pii: bool = True,
 ) -> CleanResult:
-    """Record a cross-table finding on a table's result; rejected rows move out of ``data``."""
-    rows = res.source_rows[f.positions]
+    """Record a cross-table finding on a table's result (``rows``: the file rows it is
+    about); rejected rows still in ``data`` move out of it."""
     detail = f.detail.to_numpy() if isinstance(f.detail, pd.Series) else f.detail
     quality = pd.DataFrame(
         {
@@ -403,8 +417,11 @@ def _apply(
         return CleanResult(res.table, res.data, res.rejected, quality, report, res.source_rows)
     if raw is None:  # pragma: no cover - a rejecting check on a table not in _MAY_REJECT
         raise RuntimeError(f"{f.table}: rows rejected by {f.rule} but its input was released")
-    keep = np.ones(len(res.data), bool)
-    keep[f.positions] = False
+    still = np.isin(rows, res.source_rows)  # rows an earlier finding did not move out
+    rows = rows[still]
+    if isinstance(detail, np.ndarray):
+        detail = detail[still]
+    keep = ~np.isin(res.source_rows, rows)
     moved = raw.loc[rows].copy()
     if mask_pii:
         from .clean.pii import mask_frame

@@ -129,3 +129,37 @@ def test_written_files_neutralise_formulas(tmp_path):
     sa.write_excel(df, tmp_path / "t.xlsx")
     x = pd.read_excel(tmp_path / "t.xlsx")
     assert x.iloc[0, 0] == "'=1+2"
+
+
+def test_an_orphan_row_before_a_flagged_row_leaves_the_flag_on_its_own_row():
+    """Findings are located in the history as cleaned: rejecting an orphan first must not
+    shift a later finding onto the next rows (nor past the end of the table)."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["O1", "O2"],
+            "owner": ["Ann", "Bo"],
+            "created_at": ["2024-01-10", "2024-01-10"],
+            "stage": ["won", "contacted"],
+            "closed_at": ["2024-01-12", ""],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "opportunity_id": ["OX", "O1", "O1", "O1", "O2", "O2"],
+            "stage": ["prospect", "prospect", "contacted", "won", "prospect", "contacted"],
+            "entered_at": [
+                "2024-01-01",
+                "2024-01-10 09:00",
+                "2024-01-12 10:00",
+                "2024-01-12 10:00",  # the same moment as the row before
+                "2024-01-10",
+                "2024-01-11",
+            ],
+        }
+    )
+    ds = sa.read_dataset({"opportunities": opps, "stage_history": hist})
+    assert ds.rejected["stage_history"]["row"].tolist() == [0]
+    q = ds.quality
+    assert q.loc[q["rule"] == "simultaneous_entries", "row"].tolist() == [2, 3]
+    assert ds.stage_history["opportunity_id"].tolist() == ["O1", "O1", "O1", "O2", "O2"]
+    assert ds.reports["stage_history"]["rejected"] == 1

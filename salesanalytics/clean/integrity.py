@@ -197,6 +197,18 @@ def _stage_codes(stage: pd.Series, cfg: StageConfig) -> tuple[np.ndarray, list[s
     return codes.astype(np.int64), [str(n) for n in names]
 
 
+def _codes_in(names: list[str], values: pd.Series) -> np.ndarray:
+    """Position of each value in ``names`` (-1: missing or not there)."""
+    arr = arrow_strings(values)
+    if arr is not None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        found = pc.index_in(arr, value_set=pa.array(names, type=arr.type))
+        return np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64)
+    return pd.Index(names, dtype=object).get_indexer(values.astype(object)).astype(np.int64)
+
+
 def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> list[Finding]:
     """Stage history that does not add up against itself or the opportunities."""
     hist, opps = tables.get("stage_history"), tables.get("opportunities")
@@ -297,7 +309,10 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
     if opps is not None and len(opps):
         # created_at of each id: its first opportunity row
         created_at = opps["created_at"].to_numpy(dtype="datetime64[ns]")
-        _, first_opp = np.unique(opp_codes, return_index=True)
+        # each id's first opportunity row: assigned last to first, the first row stays
+        first_opp = np.full(n_codes, -1, dtype=np.int64)
+        first_opp[opp_codes[::-1]] = np.arange(len(opp_codes) - 1, -1, -1)
+        first_opp = first_opp[first_opp >= 0]
         created = np.full(n_codes, np.datetime64("NaT"), dtype="datetime64[ns]")
         created[opp_codes[first_opp]] = created_at[first_opp]
         limit = created[sc] - np.timedelta64(1, "D")
@@ -328,16 +343,11 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         last_stage = np.full(n_codes, -1)
         last_stage[sc[last]] = ssc[last]
         cur_code = last_stage[opp_codes]
-        names = np.asarray(stage_names, dtype=object)
-        cur = pd.Series(
-            np.where(cur_code >= 0, names[np.maximum(cur_code, 0)] if len(names) else None, None),
-            index=opps.index,
-            dtype="object",
+        opp_stage = _codes_in(stage_names, opps["stage"])
+        differs_np = (
+            (cur_code >= 0) & opps["stage"].notna().to_numpy(dtype=bool) & (opp_stage != cur_code)
         )
-        has = cur_code >= 0
-        differs = pd.Series(has, index=opps.index) & (
-            (cur.where(has, "") != opps["stage"]).fillna(False).astype(bool)
-        )
+        differs = pd.Series(differs_np, index=opps.index)
         if differs.any():
             out.append(
                 Finding(
@@ -347,7 +357,12 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
                     opps.loc[differs, "stage"],
                     "history_disagrees",
                     "flagged",
-                    "last stage in stage_history is " + cur[differs].astype(str),
+                    "last stage in stage_history is "
+                    + pd.Series(
+                        np.asarray(stage_names, dtype=object)[cur_code[differs_np]],
+                        index=opps.index[differs_np],
+                        dtype="string",
+                    ),
                 )
             )
     return out
