@@ -144,6 +144,38 @@ def test_quarterly_backtest_on_the_synthetic_process(synthetic):
     assert s.loc["model", "wape"] <= 0.12
 
 
+@pytest.fixture(scope="module")
+def synthetic_4x():
+    """The same process at 4x the volume (about 31,500 deals, 216 wins a month), where the
+    oracle with the true parameters expects 6.4% monthly WAPE (benchmarks/forecast.py)."""
+    g = generate(1, with_activities=False, n_leads=99_000, months=27)
+    return sa.read_dataset(
+        {"opportunities": g.tables["opportunities"], "stage_history": g.tables["stage_history"]}
+    )
+
+
+def test_monthly_acceptance_line_holds_at_four_times_the_volume(synthetic_4x):
+    """The issue's monthly line exactly as written, where the noise allows 12% (the quarterly
+    line already holds at the benchmark's volume, above)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        b = sa.backtest_forecast(
+            synthetic_4x,
+            pd.date_range("2024-12-31", "2026-04-30", freq="ME"),  # 17 month forecasts
+            "M",
+            {"model": sa.StageProbabilityModel(by="channel")},
+            methods=["model", "weighted", "funnel"],
+            n_sims=4000,
+        )
+    s = sa.backtest_summary(b)
+    assert s.loc["model", "dates"] == 17
+    # measured: WAPE 6.3%, 12 of 17 covered; weighted 82.1%, funnel 11.3%
+    assert 0.65 <= s.loc["model", "coverage"] <= 0.95
+    assert s.loc["model", "wape"] <= 0.12
+    assert s.loc["model", "wape"] < s.loc["weighted", "wape"]
+    assert s.loc["model", "wape"] < s.loc["funnel", "wape"]
+
+
 def test_forecast_uses_nothing_after_as_of(synthetic):
     as_of = "2025-05-31"
     h = synthetic.stage_history
