@@ -90,22 +90,36 @@ def test_simulation_is_exact_seeded_and_sums_over_segments():
     assert np.all(f[0] >= 100.0)  # the first deal always wins
 
 
-@pytest.fixture(scope="module")
-def synthetic():
-    """The generator at twice the sample's volume over 27 months (about 7,900 deals), as in
-    benchmarks/forecast.py."""
-    g = generate(1, with_activities=False, n_leads=24_750, months=27)
+def _generated(n_leads: int) -> sa.Dataset:
+    g = generate(1, with_activities=False, n_leads=n_leads, months=27)
     return sa.read_dataset(
         {"opportunities": g.tables["opportunities"], "stage_history": g.tables["stage_history"]}
     )
 
 
-def test_monthly_backtest_on_the_synthetic_process(synthetic):
+@pytest.fixture(scope="module")
+def synthetic():
+    """The generator at twice the sample's volume over 27 months (about 7,900 deals), as in
+    benchmarks/forecast.py."""
+    return _generated(24_750)
+
+
+@pytest.fixture(scope="module")
+def synthetic_4x():
+    """The same process at 4x the volume (about 31,500 deals, 216 wins a month), where the
+    oracle with the true parameters expects 6.4% monthly WAPE (benchmarks/forecast.py)."""
+    return _generated(99_000)
+
+
+def _monthly_line(ds: sa.Dataset, wape: float) -> pd.DataFrame:
+    """Every method over 17 month forecasts (stage model by channel, to keep the tests short)
+    and the issue's monthly line: coverage 65-95%, WAPE <= ``wape``, below weighted and
+    funnel."""
     dates = pd.date_range("2024-12-31", "2026-04-30", freq="ME")  # 17 month forecasts
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         b = sa.backtest_forecast(
-            synthetic,
+            ds,
             dates,
             "M",
             {"model": sa.StageProbabilityModel(by="channel")},
@@ -114,15 +128,20 @@ def test_monthly_backtest_on_the_synthetic_process(synthetic):
         )
     s = sa.backtest_summary(b)
     assert s.loc["model", "dates"] == 17
-    # measured here (stage model by channel, to keep the test short): WAPE 15.0%, 13 of 17
-    # covered (14.9% before deals moved at their rep's pace), i.e. the issue's 12% is NOT met
-    # in this configuration; the default model's figures over 21 months are in
-    # benchmarks/RESULTS.md. A month holds about 53 lumpy wins: an oracle with the true
-    # parameters expects 12.6% WAPE on these months (benchmarks/forecast.py).
     assert 0.65 <= s.loc["model", "coverage"] <= 0.95
-    assert s.loc["model", "wape"] <= 0.16
+    assert s.loc["model", "wape"] <= wape
     assert s.loc["model", "wape"] < s.loc["weighted", "wape"]
     assert s.loc["model", "wape"] < s.loc["funnel", "wape"]
+    return b
+
+
+def test_monthly_backtest_on_the_synthetic_process(synthetic):
+    # measured here: WAPE 15.0%, 13 of 17 covered (14.9% before deals moved at their rep's
+    # pace), i.e. the issue's 12% is NOT met in this configuration; the default model's
+    # figures over 21 months are in benchmarks/RESULTS.md. A month holds about 53 lumpy wins:
+    # an oracle with the true parameters expects 12.6% WAPE on these months
+    # (benchmarks/forecast.py); the line as written is tested at 4x the volume below.
+    b = _monthly_line(synthetic, wape=0.16)
     assert (b["accuracy"].between(0, 1)).all() and (b["actual"] > 0).all()
 
 
@@ -142,6 +161,13 @@ def test_quarterly_backtest_on_the_synthetic_process(synthetic):
     assert s.loc["model", "dates"] == len(dates) == 7
     assert s.loc["model", "covered"] >= 4
     assert s.loc["model", "wape"] <= 0.12
+
+
+def test_monthly_acceptance_line_holds_at_four_times_the_volume(synthetic_4x):
+    """The issue's monthly line exactly as written, where the noise allows 12% (the quarterly
+    line already holds at the benchmark's volume, above). Measured: WAPE 6.3%, 12 of 17
+    covered; weighted 82.1%, funnel 11.3%."""
+    _monthly_line(synthetic_4x, wape=0.12)
 
 
 def test_forecast_uses_nothing_after_as_of(synthetic):
