@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._grouping import arrow_strings
 from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
 from . import pii
@@ -388,6 +389,9 @@ def _parse_columns(
 
 def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> None:
     text = work["stage"]
+    if _all_keys(text, cfg):  # the usual export of this config: nothing to map
+        work["stage"] = text.astype("string")
+        return
     # each distinct name resolved once (as cfg.map does), then spread back by its codes
     codes, uniq = pd.factorize(text, use_na_sentinel=True)
     resolved = [cfg.resolve(u) for u in uniq]
@@ -414,6 +418,19 @@ def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> Non
             f"{int(fixed.sum())} stage names mapped through config {cfg.name!r}",
         )
     work["stage"] = keys
+
+
+def _all_keys(text: pd.Series, cfg: StageConfig) -> bool:
+    """Whether every stage name present is already one of the config's keys (one lookup in
+    C over a pyarrow column; False for other columns, which take the general mapping)."""
+    arr = arrow_strings(text)
+    if arr is None or not all(cfg.resolve(k) == k for k in cfg.keys):
+        return False
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(arr, value_set=pa.array(cfg.keys, type=arr.type))
+    return found.null_count == arr.null_count
 
 
 def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections) -> pd.Series:
