@@ -272,12 +272,12 @@ def clean(
                 work[c.name] = masked
 
     keep = ~rej.mask & ~dropped & ~merged
-    bad = _contract_check(table, work.loc[keep, columns], issues)
+    data = _kept(work, keep, columns)
+    bad = _contract_check(table, data, issues)
     if bad is not None:
         rej.add(pd.Series(work.index.isin(bad), index=work.index), "fails the data contract")
         keep = keep & ~rej.mask
-
-    data = work.loc[keep, columns]
+        data = _kept(work, keep, columns)
     source_rows = data.index.to_numpy(dtype="int64")
     data = data.reset_index(drop=True)
     if malformed_reason is not None:  # a cut row's other problems follow from the cut
@@ -320,6 +320,11 @@ def clean(
         str(k): int(v) for k, v in quality["rule"].value_counts().sort_index().items()
     }
     return CleanResult(table, data, rejected, quality, report, source_rows)
+
+
+def _kept(work: pd.DataFrame, keep: pd.Series, columns: list[str]) -> pd.DataFrame:
+    """The kept rows of ``columns``; when every row is kept, without copying them."""
+    return work[columns] if bool(keep.all()) else work.loc[keep, columns]
 
 
 def _parse_columns(
