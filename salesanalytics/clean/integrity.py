@@ -185,14 +185,10 @@ def _run_ends(keys: np.ndarray) -> np.ndarray:
 def _stage_codes(stage: pd.Series, cfg: StageConfig) -> tuple[np.ndarray, list[str]]:
     """Each stage as an integer code (-1: missing) and the stage names in code order: the
     config's keys, looked up in one pass, when every stage is one of them (clean data)."""
-    arr = arrow_strings(stage)
-    if arr is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        found = pc.index_in(arr, value_set=pa.array(cfg.keys, type=arr.type))
-        if found.null_count == arr.null_count:
-            return np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64), list(cfg.keys)
+    if arrow_strings(stage) is not None:
+        codes = _codes_in(list(cfg.keys), stage)
+        if ((codes >= 0) | stage.isna().to_numpy(dtype=bool)).all():
+            return codes, list(cfg.keys)
     codes, names = pd.factorize(stage)
     return codes.astype(np.int64), [str(n) for n in names]
 
