@@ -140,7 +140,9 @@ def transitions_frame(
     Columnar throughout: the deal ids are ranked once as integers (a history already in
     order, as the cleaned data are, is checked in one pass and not sorted again), next
     stage / exit / outcome / dwell come from shifted arrays, and the deal's segments are
-    joined through row positions.
+    joined through row positions. At a million deals the time goes mostly into touching
+    new memory, so the working arrays stay narrow, each output column is written once at
+    its final type, and the frame takes the columns as they are (no stacking into blocks).
     """
     coarse = hist is None
     if coarse:
