@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ._grouping import arrow_strings, id_rank, in_order, positions, take_rows
+from ._grouping import arrow_chunks, id_rank, in_order, positions, positions_in, take_rows
 from ._time import as_of_ts, parse_as_of
 from .schema import TABLES
 
@@ -277,8 +277,8 @@ def _last_entries(o: pd.DataFrame, hist: pd.DataFrame, cfg) -> tuple | None:
     """
     ids = hist["opportunity_id"]
     if (
-        arrow_strings(ids) is None
-        or arrow_strings(o["opportunity_id"]) is None
+        arrow_chunks(ids) is None
+        or arrow_chunks(o["opportunity_id"]) is None
         or ids.isna().any()
         or o["opportunity_id"].isna().any()
         or not isinstance(hist["entered_at"].dtype, np.dtype)
@@ -288,7 +288,7 @@ def _last_entries(o: pd.DataFrame, hist: pd.DataFrame, cfg) -> tuple | None:
     rank, _ = id_rank(ids)
     ent = hist["entered_at"].to_numpy().view("int64")
     ent = np.where(hist["entered_at"].isna().to_numpy(), np.iinfo(np.int64).max, ent)  # NaT last
-    stage_pos = pd.Index(cfg.keys).get_indexer(hist["stage"].astype(object))
+    stage_pos = positions_in(hist["stage"], cfg.keys)
     order = np.where(stage_pos < 0, len(cfg.keys), stage_pos)  # unknown or missing: last
     row = np.arange(len(hist))
     if not in_order(rank, ent, order):

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._grouping import arrow_strings
+from .._grouping import arrow_chunks, positions_in
 from ..schema import TABLES, DataContractError, TableSpec, pandera_schema
 from ..stages import StageConfig, load_stages
 from . import pii
@@ -428,14 +428,9 @@ def _map_stages(work, cfg: StageConfig, issues: Issues, rej: _Rejections) -> Non
 def _all_keys(text: pd.Series, cfg: StageConfig) -> bool:
     """Whether every stage name present is already one of the config's keys (one lookup in
     C over a pyarrow column; False for other columns, which take the general mapping)."""
-    arr = arrow_strings(text)
-    if arr is None or not all(cfg.resolve(k) == k for k in cfg.keys):
+    if arrow_chunks(text) is None or not all(cfg.resolve(k) == k for k in cfg.keys):
         return False
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    found = pc.index_in(arr, value_set=pa.array(cfg.keys, type=arr.type))
-    return found.null_count == arr.null_count
+    return bool(((positions_in(text, cfg.keys) >= 0) | text.isna().to_numpy(dtype=bool)).all())
 
 
 def _duplicates(work, spec: TableSpec, columns, issues: Issues, rej: _Rejections) -> pd.Series:

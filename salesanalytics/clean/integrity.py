@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._grouping import arrow_strings, ascending_runs, positions
+from .._grouping import arrow_chunks, ascending_runs, positions, positions_in
 from ..stages import StageConfig
 
 __all__ = ["Finding", "suggest_matches", "reference_findings", "chronology_findings"]
@@ -83,7 +83,7 @@ def _isin(values: pd.Series, reference: pd.Series) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if arrow_strings(values) is not None and arrow_strings(reference) is not None:
+    if arrow_chunks(values) is not None and arrow_chunks(reference) is not None:
         runs = ascending_runs(values)
         if runs is not None:
             codes, starts = runs
@@ -185,24 +185,12 @@ def _run_ends(keys: np.ndarray) -> np.ndarray:
 def _stage_codes(stage: pd.Series, cfg: StageConfig) -> tuple[np.ndarray, list[str]]:
     """Each stage as an integer code (-1: missing) and the stage names in code order: the
     config's keys, looked up in one pass, when every stage is one of them (clean data)."""
-    if arrow_strings(stage) is not None:
-        codes = _codes_in(list(cfg.keys), stage)
+    if arrow_chunks(stage) is not None:
+        codes = positions_in(stage, cfg.keys)
         if ((codes >= 0) | stage.isna().to_numpy(dtype=bool)).all():
             return codes, list(cfg.keys)
     codes, names = pd.factorize(stage)
     return codes.astype(np.int64), [str(n) for n in names]
-
-
-def _codes_in(names: list[str], values: pd.Series) -> np.ndarray:
-    """Position of each value in ``names`` (-1: missing or not there)."""
-    arr = arrow_strings(values)
-    if arr is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        found = pc.index_in(arr, value_set=pa.array(names, type=arr.type))
-        return np.asarray(found.fill_null(-1).to_numpy(), dtype=np.int64)
-    return pd.Index(names, dtype=object).get_indexer(values.astype(object)).astype(np.int64)
 
 
 def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> list[Finding]:
@@ -339,7 +327,7 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         last_stage = np.full(n_codes, -1)
         last_stage[sc[last]] = ssc[last]
         cur_code = last_stage[opp_codes]
-        opp_stage = _codes_in(stage_names, opps["stage"])
+        opp_stage = positions_in(opps["stage"], stage_names)
         differs_np = (
             (cur_code >= 0) & opps["stage"].notna().to_numpy(dtype=bool) & (opp_stage != cur_code)
         )

@@ -312,19 +312,21 @@ class _Deals:
     def of(cls, t: pd.DataFrame, rows: np.ndarray | None, by: list[str], period) -> _Deals:
         """The deals of ``t`` (of its ``rows`` when given), grouped without a hash when sorted."""
         rank, missing = id_rank(t["opportunity_id"])
+        every = rows is None and missing is None  # all rows, in table order: no copies
         if rows is None:
             rows = np.arange(len(t)) if missing is None else np.flatnonzero(~missing)
         elif missing is not None:
             rows = rows[~missing[rows]]
-        r = rank[rows]
+        r = rank if every else rank[rows]
         if len(r) > 1 and (r[1:] < r[:-1]).any():  # group a deal's rows, keeping their order
             rows = rows[np.argsort(r, kind="stable")]
             r = rank[rows]
+            every = False
         new = np.ones(len(r), dtype=bool)
         new[1:] = r[1:] != r[:-1]
         start = np.flatnonzero(new)
         end = np.append(start[1:], len(r)) - 1 if len(start) else start
-        order = t["order"].to_numpy()[rows]
+        order = t["order"].to_numpy() if every else t["order"].to_numpy()[rows]
         final = t["outcome"].take(rows[end]).reset_index(drop=True)
         keys = {k: _first_valid(t[k], rows, start) for k in by}
         if period:
