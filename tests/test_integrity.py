@@ -163,3 +163,26 @@ def test_an_orphan_row_before_a_flagged_row_leaves_the_flag_on_its_own_row():
     assert q.loc[q["rule"] == "simultaneous_entries", "row"].tolist() == [2, 3]
     assert ds.stage_history["opportunity_id"].tolist() == ["O1", "O1", "O1", "O2", "O2"]
     assert ds.reports["stage_history"]["rejected"] == 1
+
+
+def test_entry_before_creation_values_stand_beside_their_own_rows():
+    """An unsorted history: each flagged row's quality entry carries that row's own date."""
+    opps = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B"],
+            "owner": ["Ann", "Bo"],
+            "created_at": ["2024-03-01", "2024-03-01"],
+            "stage": ["contacted", "contacted"],
+        }
+    )
+    hist = pd.DataFrame(
+        {
+            "opportunity_id": ["A", "B", "A", "B"],
+            "stage": ["contacted", "prospect", "prospect", "contacted"],
+            "entered_at": ["2024-03-02", "2024-01-05", "2024-02-10", "2024-03-02"],
+        }
+    )
+    ds = sa.read_dataset({"opportunities": opps, "stage_history": hist})
+    q = ds.quality[ds.quality["rule"] == "entry_before_creation"]
+    assert q["row"].tolist() == [1, 2]
+    assert [v[:10] for v in q["value"]] == ["2024-01-05", "2024-02-10"]

@@ -304,7 +304,9 @@ def chronology_findings(tables: dict[str, pd.DataFrame], cfg: StageConfig) -> li
         before = ~snat & ~np.isnat(limit) & (sentered < limit)
         del limit
         if before.any():
-            values = pd.Series(sentered[before], index=rows_of(before), name="entered_at")
+            values = pd.Series(
+                sentered[before], index=rows_of(before), name="entered_at"
+            ).sort_index()  # in file order, as the rows are listed
             out.append(
                 Finding(
                     "stage_history",
