@@ -29,6 +29,7 @@ from salesanalytics.sample.process import (
     SKIP,
     STAGES,
     WON,
+    chain_move,
 )
 
 from .results import machine
@@ -82,11 +83,8 @@ def _won_by(rng, proc, ch, rep, state, entered, now, stop) -> np.ndarray:
             break
         sa_ = s[a]
         u, u2, z = rng.random(len(a)), rng.random(len(a)), rng.standard_normal(len(a))
-        gb = u < back[sa_]
-        fw = ~gb & (u < back[sa_] + (1 - back[sa_]) * p_adv[a, sa_])
-        lo = ~gb & ~fw
-        nxt = np.where(gb, sa_ - 1, np.where(lo, LOST, sa_ + 1 + (fw & (u2 < skip[sa_]))))
-        te = t[a] + med[a, sa_] * np.where(lo, LOST_DWELL_MULTIPLIER, 1.0) * np.exp(DWELL_SIGMA * z)
+        nxt, dwell = chain_move(sa_, u, u2, z, p=p_adv[a, sa_], med=med[a, sa_])
+        te = t[a] + dwell
         s[a], t[a] = nxt, te
         hit = a[(nxt == WON) & (te <= stop)]
         out[hit] = t[hit]

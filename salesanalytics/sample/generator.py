@@ -30,6 +30,7 @@ from .process import (
     STAGES,
     WON,
     Process,
+    chain_move,
 )
 
 __all__ = [
@@ -393,7 +394,6 @@ def _simulate(rng, proc: Process, ch, rep, t0, end):
     n = len(t0)
     p_adv = proc.advance_probability(ch, rep)
     med = proc.dwell_median(ch, rep)
-    back, skip = np.array(BACK), np.array(SKIP)
     state = np.zeros(n, int)
     t = t0.astype(float).copy()
     active = np.ones(n, bool)
@@ -404,12 +404,7 @@ def _simulate(rng, proc: Process, ch, rep, t0, end):
             break
         s = state[a]
         u, u2, zn = rng.random(len(a)), rng.random(len(a)), rng.standard_normal(len(a))
-        p = p_adv[a, s]
-        go_back = u < back[s]
-        fwd = ~go_back & (u < back[s] + (1 - back[s]) * p)
-        lost = ~go_back & ~fwd
-        nxt = np.where(go_back, s - 1, np.where(lost, LOST, s + 1 + (fwd & (u2 < skip[s]))))
-        dwell = med[a, s] * np.where(lost, LOST_DWELL_MULTIPLIER, 1.0) * np.exp(DWELL_SIGMA * zn)
+        nxt, dwell = chain_move(s, u, u2, zn, p=p_adv[a, s], med=med[a, s])
         t_exit = t[a] + dwell
         moved = t_exit <= end
         idx = a[moved]

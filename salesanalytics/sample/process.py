@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Process", "STAGES", "WON", "LOST"]
+__all__ = ["Process", "STAGES", "WON", "LOST", "chain_move"]
 
 STAGES = ("prospect", "contacted", "needs_confirmed", "proposal", "negotiation", "contract")
 WON, LOST = 6, 7  # state indexes after the six open stages
@@ -24,6 +24,32 @@ BACK = (0.0, 0.0, 0.0, 0.05, 0.05, 0.0)
 DWELL_MEDIAN_DAYS = (4.0, 7.0, 12.0, 15.0, 10.0, 6.0)
 DWELL_SIGMA = 0.6
 LOST_DWELL_MULTIPLIER = 1.6
+
+
+def chain_move(
+    s: np.ndarray, u: np.ndarray, u2: np.ndarray, z: np.ndarray, *, p: np.ndarray, med: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One move of the stage chain from open states ``s``: the next state and the dwell.
+
+    ``u``, ``u2``: uniform draws (back / forward / lost, then a skip); ``z``: standard normal
+    (the lognormal dwell); ``p``: each deal's chance to advance from its state, ``med``: its
+    median dwell there. Back with ``BACK``, else forward with ``p`` (skipping a stage with
+    ``SKIP``), else lost after a dwell ``LOST_DWELL_MULTIPLIER`` times as long.
+
+    >>> nxt, dwell = chain_move(np.array([0, 3]), np.array([0.5, 0.01]), np.array([0.9, 0.9]),
+    ...                         np.zeros(2), p=np.array([0.7, 0.7]), med=np.array([4.0, 15.0]))
+    >>> nxt.tolist(), dwell.tolist()
+    ([1, 2], [4.0, 15.0])
+    """
+    b = np.asarray(BACK)[s]
+    go_back = u < b
+    fwd = ~go_back & (u < b + (1 - b) * p)
+    lost = ~go_back & ~fwd
+    skip = np.asarray(SKIP)[s]
+    nxt = np.where(go_back, s - 1, np.where(lost, LOST, s + 1 + (fwd & (u2 < skip))))
+    dwell = med * np.where(lost, LOST_DWELL_MULTIPLIER, 1.0) * np.exp(DWELL_SIGMA * z)
+    return nxt, dwell
+
 
 REPS = (  # name, region, effect on the advance logit
     ("Ana Silva", "North", 0.25),
