@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..dataset import Dataset
-from ._common import inputs, wilson
+from ._common import wilson
 from .dwell import _transitions
 
 __all__ = ["find_bottlenecks", "holm"]
@@ -92,7 +92,7 @@ def find_bottlenecks(
     >>> b.loc[0, ["stage", "channel"]].tolist()
     ['proposal', 'trade_show']
     """
-    t = _transitions(
+    t, cfg = _transitions(
         ds,
         transitions,
         as_of,
@@ -100,7 +100,6 @@ def find_bottlenecks(
         opportunities=opportunities,
         stages=stages,
     )
-    _, _, cfg = inputs(ds, None, None, stages)
     if by not in t.columns:
         raise ValueError(f"unknown segment column {by!r}")
     rows = [_conversion_tests(t, by, benchmark, split, cfg)]

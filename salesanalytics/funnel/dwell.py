@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..dataset import Dataset
 from ..engine.connect import is_engine
-from ..stages import load_stages
+from ..stages import StageConfig, load_stages
 from ..view import View, view_as_of
 from ._common import as_list, inputs, order_stages
 from .transitions import stage_transitions
@@ -94,16 +94,18 @@ def dwell_from_counts(
 
 def _transitions(
     ds, transitions, as_of, *, stage_history=None, opportunities=None, stages=None
-) -> pd.DataFrame:
-    """The transitions given, a View's cached ones, or computed from the tables."""
+) -> tuple[pd.DataFrame, StageConfig]:
+    """The transitions (given, a View's cached ones, or computed from the tables) and the
+    stage config, for an analysis built on them."""
     view_as_of(ds, as_of)  # a View given another as_of: ValueError
-    if transitions is not None:
-        return transitions
-    if isinstance(ds, View) and stage_history is None and opportunities is None and stages is None:
-        return stage_transitions(ds, as_of=as_of)
-    as_of = view_as_of(ds, as_of)
     hist, opps, cfg = inputs(ds, stage_history, opportunities, stages)
-    return stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
+    if transitions is not None:
+        return transitions, cfg
+    if isinstance(ds, View) and stage_history is None and opportunities is None and stages is None:
+        return stage_transitions(ds, as_of=as_of), cfg
+    as_of = view_as_of(ds, as_of)
+    t = stage_transitions(stage_history=hist, opportunities=opps, stages=cfg, as_of=as_of)
+    return t, cfg
 
 
 def stage_dwell(
@@ -145,7 +147,7 @@ def stage_dwell(
         return ex.stage_dwell(
             ds, by=by, as_of=as_of, timeout_factor=timeout_factor, transitions=transitions
         )
-    t = _transitions(
+    t, cfg = _transitions(
         ds,
         transitions,
         as_of,
@@ -153,7 +155,6 @@ def stage_dwell(
         opportunities=opportunities,
         stages=stages,
     )
-    _, _, cfg = inputs(ds, None, None, stages)
     by = as_list(by)
     counts = (
         t.groupby(["stage", *by, "dwell_days", "censored"], sort=False, dropna=False)
@@ -208,7 +209,7 @@ def stale_deals(
         from ..engine import expressions as ex
 
         return ex.stale_deals(ds, as_of=as_of, factor=factor, transitions=transitions)
-    t = _transitions(
+    t, _ = _transitions(
         ds,
         transitions,
         as_of,
@@ -256,7 +257,7 @@ def rep_dwell(
     replace the dataset's; ``transitions`` (from :func:`stage_transitions`) skips the
     computation.
     """
-    t = _transitions(
+    t, cfg = _transitions(
         ds,
         transitions,
         as_of,
@@ -264,7 +265,6 @@ def rep_dwell(
         opportunities=opportunities,
         stages=stages,
     )
-    _, _, cfg = inputs(ds, None, None, stages)
     done = t[~t["censored"]].copy()
     team = done.groupby("stage")["dwell_days"].mean()
     done["team_mean"] = done["stage"].map(team)

@@ -10,7 +10,7 @@ import pandas as pd
 from .._grouping import check_segments, id_rank, take_rows
 from ..dataset import Dataset
 from ..engine.connect import is_engine
-from ..stages import StageConfig, load_stages
+from ..stages import load_stages
 from ._common import as_list, inputs, order_stages, wilson
 from .dwell import _transitions
 from .transitions import COUNTING_RULES, stage_transitions
@@ -112,10 +112,10 @@ def funnel_summary(
         raise ValueError("mode must be 'cohort' or 'period'")
     if skipped not in ("reached", "not_reached"):
         raise ValueError("skipped must be 'reached' or 'not_reached'")
-    t, cfg = _funnel_input(
+    t, cfg = _transitions(
         ds,
-        as_of=as_of,
-        transitions=transitions,
+        transitions,
+        as_of,
         stage_history=stage_history,
         opportunities=opportunities,
         stages=stages,
@@ -232,22 +232,6 @@ def period_funnel(
     ['period', 'stage', 'opening']
     """
     return funnel_summary(ds, by=by, mode="period", period=period, as_of=as_of, alpha=alpha)
-
-
-def _funnel_input(
-    ds, *, as_of, transitions, stage_history, opportunities, stages
-) -> tuple[pd.DataFrame, StageConfig]:
-    """Step 1 of a summary: the transitions and the stage config."""
-    _, _, cfg = inputs(ds, stage_history, opportunities, stages)
-    t = _transitions(
-        ds,
-        transitions,
-        as_of,
-        stage_history=stage_history,
-        opportunities=opportunities,
-        stages=stages,
-    )
-    return t, cfg
 
 
 def _with_attrs(out: pd.DataFrame, t: pd.DataFrame, *, mode, by, period, skipped) -> pd.DataFrame:
